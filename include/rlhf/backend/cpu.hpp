@@ -1,0 +1,16 @@
+#pragma once
+// The CPU backend: the rlhf::cpu tag and every kernel it implements.
+#include "rlhf/backend/cpu/tag.hpp"
+#include "rlhf/backend/cpu/adamw.hpp"
+#include "rlhf/backend/cpu/attention.hpp"
+#include "rlhf/backend/cpu/cross_entropy.hpp"
+#include "rlhf/backend/cpu/embedding.hpp"
+#include "rlhf/backend/cpu/entropy.hpp"
+#include "rlhf/backend/cpu/gelu.hpp"
+#include "rlhf/backend/cpu/layernorm.hpp"
+#include "rlhf/backend/cpu/logprob.hpp"
+#include "rlhf/backend/cpu/matmul.hpp"
+#include "rlhf/backend/cpu/random.hpp"
+#include "rlhf/backend/cpu/reduce.hpp"
+#include "rlhf/backend/cpu/residual.hpp"
+#include "rlhf/backend/cpu/softmax.hpp"

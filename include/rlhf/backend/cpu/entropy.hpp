@@ -1,0 +1,52 @@
+#pragma once
+// Per-token entropy of softmax(logits / τ):  H[n] = -Σ_v p_v log p_v = lse - Σ_v p_v z_v / τ.
+// lse [N] (of logits / τ) is kept for backward.
+#include "rlhf/backend/cpu/vocab_rows.hpp"
+
+namespace rlhf {
+
+template <class T>
+void entropy_forward(const cpu&, View<T, cpu> entropy, View<T, cpu> lse, In<T, cpu> logits, T temperature) {
+  using namespace cpu_detail;
+  constexpr std::string_view op = "entropy_forward";
+  check_logit_rows(op, logits);
+  check_temperature(op, temperature);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "entropy", entropy, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  const T inv_t = T(1) / temperature;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const RowArray<T> z(logits.data() + n * V, V);
+    const T l = row_logsumexp(z.data(), V, inv_t);
+    lse.data()[n] = l;
+    // Σ p log p with p = exp(z/τ - lse); p = 0 terms contribute 0 (no 0 · -inf).
+    const auto logp = z * inv_t - l;
+    entropy.data()[n] = -(logp.exp() * logp).sum();
+  }
+}
+
+// dlogits[n, v] += dH[n] · (-p_v (log p_v + H[n])) / τ
+template <class T>
+void entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dentropy, In<T, cpu> logits, In<T, cpu> lse,
+                      In<T, cpu> entropy, T temperature) {
+  using namespace cpu_detail;
+  constexpr std::string_view op = "entropy_backward";
+  check_logit_rows(op, logits);
+  check_temperature(op, temperature);
+  check::same(op, "dlogits", dlogits, "logits", logits);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "dentropy", dentropy, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  check::shape(op, "entropy", entropy, Shape{N});
+  const T inv_t = T(1) / temperature;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const T g = dentropy.data()[n] * inv_t;
+    if (g == T(0)) continue;
+    const auto logp = RowArray<T>(logits.data() + n * V, V) * inv_t - lse.data()[n];
+    MutRowArray<T>(dlogits.data() + n * V, V) -= g * logp.exp() * (logp + entropy.data()[n]);
+  }
+}
+
+}  // namespace rlhf

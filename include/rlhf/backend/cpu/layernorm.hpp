@@ -1,0 +1,95 @@
+#pragma once
+// LayerNorm over the last dimension C: out = (x - mean) * rstd * w + b, with mean and rstd
+// (1 / sqrt(var + eps), biased variance as in PyTorch) kept for backward.
+//   x, out: [N, C] (any rank, flattened)   w, b: [C]   mean, rstd: [N]
+#include <cmath>
+
+#include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/core/check.hpp"
+
+namespace rlhf {
+
+namespace cpu_detail {
+template <class X, class V>
+std::int64_t check_layernorm(std::string_view op, const X& x, const V& w, const V& b, const V& mean, const V& rstd) {
+  if (x.rank() < 1) fail(op, ": x has shape ", x.shape(), ", expected rank >= 1");
+  const std::int64_t c = x.size(x.rank() - 1);
+  const std::int64_t n = c ? x.numel() / c : 0;
+  check::shape(op, "w", w, Shape{c});
+  check::shape(op, "b", b, Shape{c});
+  check::shape(op, "mean", mean, Shape{n});
+  check::shape(op, "rstd", rstd, Shape{n});
+  return c;
+}
+}  // namespace cpu_detail
+
+template <class T>
+void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, cpu> rstd, In<T, cpu> x, In<T, cpu> w,
+                       In<T, cpu> b, T eps) {
+  check::same("layernorm_forward", "out", out, "x", x);
+  const std::int64_t C = cpu_detail::check_layernorm("layernorm_forward", x, w, b, View<const T, cpu>(mean),
+                                                     View<const T, cpu>(rstd));
+  const std::int64_t N = mean.numel();
+  const T* W = w.data();
+  const T* B = b.data();
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < N; ++i) {
+    const T* xi = x.data() + i * C;
+    T* oi = out.data() + i * C;
+    T m = 0;
+    for (std::int64_t j = 0; j < C; ++j) m += xi[j];
+    m /= C;
+    T v = 0;
+    for (std::int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
+    const T s = T(1) / std::sqrt(v / C + eps);
+    for (std::int64_t j = 0; j < C; ++j) oi[j] = (xi[j] - m) * s * W[j] + B[j];
+    mean.data()[i] = m;
+    rstd.data()[i] = s;
+  }
+}
+
+// dx += rstd * (g - mean(g) - xhat * mean(g * xhat)) with g = dout * w;  dw += Σ dout * xhat;  db += Σ dout.
+template <class T>
+void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cpu> db, In<T, cpu> dout, In<T, cpu> x,
+                        In<T, cpu> w, In<T, cpu> mean, In<T, cpu> rstd) {
+  check::same("layernorm_backward", "dout", dout, "x", x);
+  check::same("layernorm_backward", "dx", dx, "x", x);
+  const std::int64_t C = cpu_detail::check_layernorm("layernorm_backward", x, w, w, mean, rstd);
+  check::shape("layernorm_backward", "dw", dw, Shape{C});
+  check::shape("layernorm_backward", "db", db, Shape{C});
+  const std::int64_t N = mean.numel();
+  // dx rows are independent; dw and db are reductions over rows, done per thread then summed.
+#pragma omp parallel
+  {
+    cpu_detail::Vec<T> dw_local = cpu_detail::Vec<T>::Zero(C), db_local = cpu_detail::Vec<T>::Zero(C);
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < N; ++i) {
+      const T* xi = x.data() + i * C;
+      const T* gi = dout.data() + i * C;
+      T* dxi = dx.data() + i * C;
+      const T m = mean.data()[i], s = rstd.data()[i];
+      T g_mean = 0, gx_mean = 0;
+      for (std::int64_t j = 0; j < C; ++j) {
+        const T xhat = (xi[j] - m) * s;
+        const T g = gi[j] * w.data()[j];
+        g_mean += g;
+        gx_mean += g * xhat;
+        dw_local[j] += gi[j] * xhat;
+        db_local[j] += gi[j];
+      }
+      g_mean /= C;
+      gx_mean /= C;
+      for (std::int64_t j = 0; j < C; ++j) {
+        const T xhat = (xi[j] - m) * s;
+        dxi[j] += s * (gi[j] * w.data()[j] - g_mean - xhat * gx_mean);
+      }
+    }
+#pragma omp critical(rlhf_layernorm_backward)
+    {
+      cpu_detail::vec(dw) += dw_local;
+      cpu_detail::vec(db) += db_local;
+    }
+  }
+}
+
+}  // namespace rlhf

@@ -1,0 +1,55 @@
+#pragma once
+// Per-token log-probability of chosen tokens under softmax(logits / τ):
+//   logp[n] = logits[n, t_n] / τ - logsumexp(logits[n] / τ)
+// The temperature lives inside the kernel so that PPO computes log-probs identically at rollout
+// and at update time. lse [N] (of logits / τ) is kept for backward.
+#include "rlhf/backend/cpu/vocab_rows.hpp"
+
+namespace rlhf {
+
+template <class T>
+void logprob_forward(const cpu&, View<T, cpu> logp, View<T, cpu> lse, In<T, cpu> logits, In<std::int32_t, cpu> targets,
+                     T temperature) {
+  using namespace cpu_detail;
+  constexpr std::string_view op = "logprob_forward";
+  check_vocab_rows(op, logits, targets);
+  check_temperature(op, temperature);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "logp", logp, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
+  const T inv_t = T(1) / temperature;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const T* z = logits.data() + n * V;
+    lse.data()[n] = row_logsumexp(z, V, inv_t);
+    logp.data()[n] = z[targets.data()[n]] * inv_t - lse.data()[n];
+  }
+}
+
+// dlogits[n, v] += dlogp[n] · ([v == t_n] - p_v) / τ
+template <class T>
+void logprob_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dlogp, In<T, cpu> logits, In<T, cpu> lse,
+                      In<std::int32_t, cpu> targets, T temperature) {
+  using namespace cpu_detail;
+  constexpr std::string_view op = "logprob_backward";
+  check_vocab_rows(op, logits, targets);
+  check_temperature(op, temperature);
+  check::same(op, "dlogits", dlogits, "logits", logits);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "dlogp", dlogp, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  // Validated here too: backward scatters into dlogits at the targets.
+  for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
+  const T inv_t = T(1) / temperature;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t n = 0; n < N; ++n) {
+    const T g = dlogp.data()[n] * inv_t;
+    if (g == T(0)) continue;
+    MutRowArray<T> d(dlogits.data() + n * V, V);
+    d -= g * (RowArray<T>(logits.data() + n * V, V) * inv_t - lse.data()[n]).exp();
+    d[targets.data()[n]] += g;
+  }
+}
+
+}  // namespace rlhf

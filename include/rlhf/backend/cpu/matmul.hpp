@@ -1,0 +1,73 @@
+#pragma once
+// Matrix multiply with optional bias: the Linear layer's forward and backward.
+//   out[M, N] = a[M, K] · W + bias[N]
+// W comes in either layout a Linear layer needs (core/weight_layout.hpp).
+// Inputs of rank > 2 are flattened to [rows, last dim]. Backward accumulates (+=) into every
+// gradient it is given; an absent gradient view (View{}) is skipped.
+#include <string_view>
+
+#include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/core/check.hpp"
+#include "rlhf/core/weight_layout.hpp"
+
+namespace rlhf {
+
+namespace cpu_detail {
+template <class A, class W, class O>
+void check_matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, std::string_view out_name,
+                  const O& out) {
+  check::rank(op, "w", w, 2);
+  if (a.rank() < 1) fail(op, ": a has shape ", a.shape(), ", expected rank >= 1");
+  const std::int64_t k = a.size(a.rank() - 1);
+  const std::int64_t wk = layout == WeightLayout::in_out ? w.size(0) : w.size(1);
+  const std::int64_t n = layout == WeightLayout::in_out ? w.size(1) : w.size(0);
+  if (wk != k)
+    fail(op, ": a ", a.shape(), " and w ", w.shape(), " (", to_string(layout),
+         ") have different inner dimensions ", k, " and ", wk);
+  if (out.rank() != a.rank() || out.size(out.rank() - 1) != n || out.numel() / (n ? n : 1) != a.numel() / (k ? k : 1))
+    fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n, " columns");
+}
+}  // namespace cpu_detail
+
+template <class T>
+void matmul_forward(const cpu&, View<T, cpu> out, In<T, cpu> a, In<T, cpu> w, In<T, cpu> bias, WeightLayout layout) {
+  using namespace cpu_detail;
+  check_matmul("matmul_forward", a, w, layout, "out", out);
+  const std::int64_t n = out.size(out.rank() - 1);
+  check::optional_shape("matmul_forward", "bias", bias, Shape{n});
+  auto O = mat(out);
+  auto A = mat(a);
+  auto W = mat(w);
+  if (bias.present()) {
+    O.rowwise() = vec(bias).transpose();  // then beta = 1: the bias add rides on the GEMM
+    if (layout == WeightLayout::in_out) O.noalias() += A * W;
+    else O.noalias() += A * W.transpose();
+  } else {
+    if (layout == WeightLayout::in_out) O.noalias() = A * W;
+    else O.noalias() = A * W.transpose();
+  }
+}
+
+template <class T>
+void matmul_backward(const cpu&, View<T, cpu> da, View<T, cpu> dw, View<T, cpu> dbias, In<T, cpu> dout, In<T, cpu> a,
+                     In<T, cpu> w, WeightLayout layout) {
+  using namespace cpu_detail;
+  check_matmul("matmul_backward", a, w, layout, "dout", dout);
+  check::optional_shape("matmul_backward", "da", da, a.shape());
+  check::optional_shape("matmul_backward", "dw", dw, w.shape());
+  check::optional_shape("matmul_backward", "dbias", dbias, Shape{dout.size(dout.rank() - 1)});
+  auto dO = mat(dout);
+  auto A = mat(a);
+  auto W = mat(w);
+  if (da.present()) {
+    if (layout == WeightLayout::in_out) mat(da).noalias() += dO * W.transpose();
+    else mat(da).noalias() += dO * W;
+  }
+  if (dw.present()) {
+    if (layout == WeightLayout::in_out) mat(dw).noalias() += A.transpose() * dO;
+    else mat(dw).noalias() += dO.transpose() * A;
+  }
+  if (dbias.present()) vec(dbias) += dO.colwise().sum().transpose();
+}
+
+}  // namespace rlhf

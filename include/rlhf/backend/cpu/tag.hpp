@@ -1,0 +1,37 @@
+#pragma once
+// rlhf::cpu: host memory, 64-byte aligned (one cache line, a full AVX-512 register), kernels on
+// Eigen and OpenMP.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "rlhf/backend/backend.hpp"
+
+namespace rlhf {
+
+struct cpu {
+  static constexpr std::string_view name = "cpu";
+  static constexpr bool host_accessible = true;
+  static constexpr std::size_t alignment = 64;
+
+  static void* allocate(std::size_t bytes) {
+    if (bytes == 0) return nullptr;
+    const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+    void* p = std::aligned_alloc(alignment, rounded);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  static void deallocate(void* p) { std::free(p); }
+  static void copy(void* dst, const void* src, std::size_t bytes) {
+    if (bytes) std::memcpy(dst, src, bytes);
+  }
+  static void copy_from_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  static void copy_to_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  static void fill_zero(void* dst, std::size_t bytes) {
+    if (bytes) std::memset(dst, 0, bytes);
+  }
+};
+
+static_assert(Backend<cpu>);
+
+}  // namespace rlhf

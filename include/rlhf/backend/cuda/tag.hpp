@@ -1,0 +1,64 @@
+#pragma once
+// rlhf::cuda: device memory on an NVIDIA GPU. The backend object carries the CUDA stream its
+// work runs on; allocation and whole-buffer copies are static, like every backend's.
+// Every CUDA runtime failure throws rlhf::error naming the call and the status.
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <string_view>
+
+#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/error.hpp"
+
+namespace rlhf {
+
+namespace cuda_detail {
+inline void check(cudaError_t status, const char* call) {
+  if (status != cudaSuccess) fail("CUDA: ", call, " failed with ", cudaGetErrorName(status), ": ", cudaGetErrorString(status));
+}
+}  // namespace cuda_detail
+
+#define RLHF_CUDA_CHECK(call) ::rlhf::cuda_detail::check((call), #call)
+
+struct cuda {
+  static constexpr std::string_view name = "cuda";
+  static constexpr bool host_accessible = false;
+
+  cudaStream_t stream = nullptr;  // the legacy default stream unless the user gives one
+
+  static void* allocate(std::size_t bytes) {
+    if (bytes == 0) return nullptr;
+    void* p = nullptr;
+    RLHF_CUDA_CHECK(cudaMalloc(&p, bytes));
+    return p;
+  }
+  // Called from destructors, so it must not throw; a failed free leaves the error for the next
+  // checked call to report.
+  static void deallocate(void* p) { (void)cudaFree(p); }
+  static void copy(void* dst, const void* src, std::size_t bytes) {
+    if (bytes) RLHF_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice));
+  }
+  static void copy_from_host(void* dst, const void* src, std::size_t bytes) {
+    if (bytes) RLHF_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  }
+  static void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+    if (bytes) RLHF_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  }
+  static void fill_zero(void* dst, std::size_t bytes) {
+    if (bytes) RLHF_CUDA_CHECK(cudaMemset(dst, 0, bytes));
+  }
+
+  // The number of usable devices; 0 (not an error) on a machine without a GPU or driver.
+  static int device_count() {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+      (void)cudaGetLastError();  // clear the sticky "no device / no driver" status
+      return 0;
+    }
+    return n;
+  }
+};
+
+static_assert(Backend<cuda>);
+
+}  // namespace rlhf

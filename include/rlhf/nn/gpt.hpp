@@ -1,0 +1,327 @@
+#pragma once
+// GPT<T, B>: GPT-2's architecture. Token and learned position embeddings, n_layer pre-LayerNorm
+// blocks (causal self-attention, tanh-GELU MLP of width 4·C), a final LayerNorm and an LM head
+// tied to the token embedding. Parameters carry Hugging Face's GPT-2 names.
+//
+// Use: forward() runs the trunk and returns the final hidden states; then one head:
+//   lm_loss(targets, mask)            cross-entropy over the vocabulary (SFT, PTX)
+//   logprobs(out, targets, τ)         log-prob of chosen tokens under softmax(logits / τ)
+// and its backward (backward_lm_loss, backward_logprobs), or backward_hidden() for a head of
+// your own on the hidden states (the reward model's). Backward accumulates into gradients().
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "rlhf/core/check.hpp"
+#include "rlhf/core/philox.hpp"
+#include "rlhf/nn/arena.hpp"
+#include "rlhf/nn/block.hpp"
+#include "rlhf/nn/embedding.hpp"
+#include "rlhf/nn/parameters.hpp"
+
+namespace rlhf::nn {
+
+struct GPTConfig {
+  std::int64_t vocab_size = 50257;
+  std::int64_t n_positions = 1024;  // context length
+  std::int64_t n_embd = 768;
+  std::int64_t n_layer = 12;
+  std::int64_t n_head = 12;
+  double layer_norm_epsilon = 1e-5;
+  double initializer_range = 0.02;
+
+  void validate() const {
+    auto positive = [](const char* field, std::int64_t v) {
+      if (v <= 0) fail("GPTConfig: ", field, " must be positive, got ", v);
+    };
+    positive("vocab_size", vocab_size);
+    positive("n_positions", n_positions);
+    positive("n_embd", n_embd);
+    positive("n_layer", n_layer);
+    positive("n_head", n_head);
+    if (n_embd % n_head != 0) fail("GPTConfig: n_head = ", n_head, " does not divide n_embd = ", n_embd);
+    if (!(layer_norm_epsilon > 0)) fail("GPTConfig: layer_norm_epsilon must be positive, got ", layer_norm_epsilon);
+  }
+};
+
+template <class T, Backend B>
+class GPT {
+ public:
+  explicit GPT(const GPTConfig& config, B backend = {}) : config_(config), be_(backend) {
+    config_.validate();
+    build_layout();
+    params_ = Tensor<T, B>(Shape{layout_.size()});
+    grads_ = Tensor<T, B>(Shape{layout_.size()});
+    bind();
+  }
+  GPT(GPT&&) = delete;  // modules hold views into the buffers this object owns
+
+  const GPTConfig& config() const { return config_; }
+  const B& backend() const { return be_; }
+  const ParameterLayout& layout() const { return layout_; }
+  Tensor<T, B>& parameters() { return params_; }
+  const Tensor<T, B>& parameters() const { return params_; }
+  Tensor<T, B>& gradients() { return grads_; }
+  View<T, B> parameter(std::string_view name) { return layout_.view(params_.view(), index_of(name)); }
+  View<T, B> gradient(std::string_view name) { return layout_.view(grads_.view(), index_of(name)); }
+  std::int64_t activation_allocations() const { return arena_.allocations(); }
+
+  // GPT-2's initialisation: N(0, 0.02) for matrices and embeddings, N(0, 0.02 / √(2·n_layer))
+  // for the projections into the residual stream, zero biases, unit LayerNorm gains. Parameter
+  // i draws from Philox stream i of the seed, so the result is the same on every backend.
+  void init_weights(std::uint64_t seed) {
+    const T std_dev = T(config_.initializer_range);
+    const T proj_std = T(config_.initializer_range / std::sqrt(2.0 * double(config_.n_layer)));
+    const auto& params = layout_.params();
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const std::string& name = params[i].name;
+      View<T, B> v = layout_.view(params_.view(), static_cast<std::int64_t>(i));
+      if (ends_with(name, ".bias")) fill_constant(be_, v, T(0));
+      else if (name.find("ln_") != std::string::npos) fill_constant(be_, v, T(1));
+      else fill_normal(be_, v, PhiloxStream{seed, i}, 0, T(0), ends_with(name, "c_proj.weight") ? proj_std : std_dev);
+    }
+  }
+
+  void zero_grad() { B::fill_zero(grads_.data(), grads_.bytes()); }
+
+  // The trunk. ids [B, T] int32; positions [B, T] or absent (then 0..T-1 in every row; give
+  // explicit positions with left padding); key_mask [B, T] (1 real, 0 pad) or absent.
+  // Returns the final hidden states [B, T, C] (after ln_f), valid until the next forward.
+  View<const T, B> forward(In<std::int32_t, B> ids, In<std::int32_t, B> positions = {}, In<T, B> key_mask = {}) {
+    constexpr std::string_view op = "GPT::forward";
+    check::rank(op, "ids", ids, 2);
+    const std::int64_t Bn = ids.size(0), Tn = ids.size(1);
+    check::nonempty(op, "batch: ids has no rows", Bn);
+    check::nonempty(op, "sequence: ids has no columns", Tn);
+    if (Tn > config_.n_positions)
+      fail(op, ": sequence of ", Tn, " tokens (ids ", ids.shape(), ") is longer than the context of ",
+           config_.n_positions);
+    check::optional_shape(op, "positions", positions, ids.shape());
+    check::optional_shape(op, "key_mask", key_mask, ids.shape());
+    ids_ = {};  // until this forward succeeds, there is nothing to run a head or backward on
+    plan(Bn, Tn);
+    if (!positions.present()) {
+      default_positions(Bn, Tn);
+      positions = default_positions_.cview();
+    }
+
+    // x_0 = wte[ids] + wpe[positions]
+    wte_.forward(be_, acts_.x[0], ids);
+    wpe_.forward(be_, acts_.scratch_c, positions);
+    residual_forward(be_, acts_.x[0], acts_.x[0], acts_.scratch_c);
+    for (std::size_t l = 0; l < blocks_.size(); ++l)
+      blocks_[l].forward(be_, acts_.x[l + 1], acts_.blocks[l], acts_.x[l], key_mask);
+    ln_f_.forward(be_, acts_.ln_f, acts_.x.back());
+    ids_ = ids;
+    positions_ = positions;
+    return acts_.ln_f.out;
+  }
+
+  // LM head over every position of the last forward: logits [B·T, V].
+  View<const T, B> logits() {
+    require_forward("GPT::logits");
+    lm_head_forward();
+    return acts_.logits;
+  }
+
+  // Mean cross-entropy of next-token targets [B, T] over positions where mask [B, T] is nonzero
+  // (mask absent: every position). Targets at masked positions are not read.
+  T lm_loss(In<std::int32_t, B> targets, In<T, B> mask = {}) {
+    require_forward("GPT::lm_loss");
+    check::shape("GPT::lm_loss", "targets", targets, ids_.shape());
+    check::optional_shape("GPT::lm_loss", "mask", mask, ids_.shape());
+    lm_head_forward();
+    targets_ = targets;
+    loss_mask_ = mask;
+    const std::int64_t N = rows();
+    return cross_entropy_forward(be_, acts_.row_values, acts_.lse, acts_.logits, targets.reshape({N}),
+                                 mask.present() ? mask.reshape({N}) : mask);
+  }
+  void backward_lm_loss(T dloss = T(1)) {
+    const std::int64_t N = rows();
+    B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
+    cross_entropy_backward(be_, grads_acts_.dlogits, acts_.logits, acts_.lse, targets_.reshape({N}),
+                           loss_mask_.present() ? loss_mask_.reshape({N}) : loss_mask_, dloss);
+    backward_from_logits();
+  }
+
+  // logp [B, T]: log-prob of targets [B, T] under softmax(logits / temperature).
+  void logprobs(View<T, B> logp, In<std::int32_t, B> targets, T temperature = T(1)) {
+    require_forward("GPT::logprobs");
+    check::shape("GPT::logprobs", "targets", targets, ids_.shape());
+    check::shape("GPT::logprobs", "logp", logp, ids_.shape());
+    lm_head_forward();
+    targets_ = targets;
+    temperature_ = temperature;
+    const std::int64_t N = rows();
+    logprob_forward(be_, logp.reshape({N}), acts_.lse, acts_.logits, targets.reshape({N}), temperature);
+  }
+  // dlogp [B, T]: gradient of the loss with respect to the log-probs of the last logprobs().
+  void backward_logprobs(In<T, B> dlogp) {
+    check::shape("GPT::backward_logprobs", "dlogp", dlogp, ids_.shape());
+    const std::int64_t N = rows();
+    B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
+    logprob_backward(be_, grads_acts_.dlogits, dlogp.reshape({N}), acts_.logits, acts_.lse, targets_.reshape({N}),
+                     temperature_);
+    backward_from_logits();
+  }
+
+  // Backward of the trunk from a gradient at the hidden states [B, T, C] of the last forward.
+  void backward_hidden(In<T, B> dhidden) {
+    check::same("GPT::backward_hidden", "dhidden", dhidden, "hidden", acts_.ln_f.out);
+    View<T, B> dres = grads_acts_.dresidual;
+    B::fill_zero(dres.data(), dres.bytes());
+    ln_f_.backward(be_, dres, dhidden, acts_.ln_f, acts_.x.back());
+    for (std::size_t l = blocks_.size(); l-- > 0;)
+      blocks_[l].backward(be_, dres, acts_.blocks[l], grads_acts_.block, acts_.x[l]);
+    wte_.backward(be_, dres, ids_);
+    wpe_.backward(be_, dres, positions_);
+  }
+
+ private:
+  struct Activations {
+    std::vector<View<T, B>> x;  // residual stream: x[0] embeddings, x[l + 1] after block l
+    std::vector<typename Block<T, B>::Cache> blocks;
+    typename LayerNorm<T, B>::Cache ln_f;
+    View<T, B> scratch_c;   // [B, T, C] position embeddings before they are added
+    View<T, B> logits;      // [B·T, V]
+    View<T, B> lse;         // [B·T] log-sum-exp per row (of logits / τ for logprobs)
+    View<T, B> row_values;  // [B·T] per-token losses
+  };
+  struct ActivationGrads {
+    View<T, B> dresidual, dhidden, dlogits;
+    typename Block<T, B>::Scratch block;
+  };
+
+  static bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  }
+
+  std::int64_t index_of(std::string_view name) const {
+    const ParameterInfo& p = layout_.at(name);
+    return static_cast<std::int64_t>(&p - layout_.params().data());
+  }
+
+  void build_layout() {
+    const std::int64_t C = config_.n_embd;
+    layout_.add("wte.weight", {config_.vocab_size, C}, false);
+    layout_.add("wpe.weight", {config_.n_positions, C}, false);
+    for (std::int64_t l = 0; l < config_.n_layer; ++l) {
+      const std::string h = "h." + std::to_string(l) + ".";
+      layout_.add(h + "ln_1.weight", {C}, false);
+      layout_.add(h + "ln_1.bias", {C}, false);
+      layout_.add(h + "attn.c_attn.weight", {C, 3 * C}, true);
+      layout_.add(h + "attn.c_attn.bias", {3 * C}, false);
+      layout_.add(h + "attn.c_proj.weight", {C, C}, true);
+      layout_.add(h + "attn.c_proj.bias", {C}, false);
+      layout_.add(h + "ln_2.weight", {C}, false);
+      layout_.add(h + "ln_2.bias", {C}, false);
+      layout_.add(h + "mlp.c_fc.weight", {C, 4 * C}, true);
+      layout_.add(h + "mlp.c_fc.bias", {4 * C}, false);
+      layout_.add(h + "mlp.c_proj.weight", {4 * C, C}, true);
+      layout_.add(h + "mlp.c_proj.bias", {C}, false);
+    }
+    layout_.add("ln_f.weight", {C}, false);
+    layout_.add("ln_f.bias", {C}, false);
+  }
+
+  // Points every module at its slices of the parameter and gradient buffers.
+  void bind() {
+    auto p = [&](const std::string& name) { return parameter(name); };
+    auto g = [&](const std::string& name) { return gradient(name); };
+    auto linear = [&](const std::string& n) { return Linear<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias")}; };
+    const T eps = T(config_.layer_norm_epsilon);
+    auto layernorm = [&](const std::string& n) {
+      return LayerNorm<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias"), eps};
+    };
+    wte_ = {p("wte.weight"), g("wte.weight")};
+    wpe_ = {p("wpe.weight"), g("wpe.weight")};
+    for (std::int64_t l = 0; l < config_.n_layer; ++l) {
+      const std::string h = "h." + std::to_string(l) + ".";
+      blocks_.push_back(Block<T, B>{layernorm(h + "ln_1"), layernorm(h + "ln_2"),
+                                    {linear(h + "attn.c_attn"), linear(h + "attn.c_proj"), config_.n_head},
+                                    {linear(h + "mlp.c_fc"), linear(h + "mlp.c_proj")}});
+    }
+    ln_f_ = layernorm("ln_f");
+  }
+
+  // Carves every activation and activation gradient for a batch of Bn rows of Tn tokens.
+  void plan(std::int64_t Bn, std::int64_t Tn) {
+    if (Bn == planned_b_ && Tn == planned_t_) return;
+    const std::int64_t C = config_.n_embd, H = config_.n_head, V = config_.vocab_size, L = config_.n_layer;
+    arena_.plan([&](Arena<T, B>& a) {
+      auto btc = [&](std::int64_t k) { return a.take({Bn, Tn, k * C}); };
+      Activations& s = acts_;
+      s.x.clear();
+      s.blocks.clear();
+      for (std::int64_t l = 0; l <= L; ++l) s.x.push_back(btc(1));
+      for (std::int64_t l = 0; l < L; ++l) {
+        typename Block<T, B>::Cache c;
+        c.ln_1 = {btc(1), a.take({Bn * Tn}), a.take({Bn * Tn})};
+        c.attn = {btc(3), a.take({Bn, H, Tn, Tn}), btc(1)};
+        c.x_mid = btc(1);
+        c.ln_2 = {btc(1), a.take({Bn * Tn}), a.take({Bn * Tn})};
+        c.mlp = {btc(4), btc(4)};
+        s.blocks.push_back(c);
+      }
+      s.ln_f = {btc(1), a.take({Bn * Tn}), a.take({Bn * Tn})};
+      s.scratch_c = btc(1);
+      s.logits = a.take({Bn * Tn, V});
+      s.lse = a.take({Bn * Tn});
+      s.row_values = a.take({Bn * Tn});
+      ActivationGrads& d = grads_acts_;
+      d.dresidual = btc(1);
+      d.dhidden = btc(1);
+      d.dlogits = a.take({Bn * Tn, V});
+      d.block.dln = btc(1);
+      d.block.attn = {btc(3), a.take({Bn, H, Tn, Tn}), btc(1)};
+      d.block.mlp = {btc(4), btc(4)};
+    });
+    planned_b_ = Bn;
+    planned_t_ = Tn;
+  }
+
+  void default_positions(std::int64_t Bn, std::int64_t Tn) {
+    if (default_positions_.shape() == Shape{Bn, Tn}) return;
+    std::vector<std::int32_t> pos(static_cast<std::size_t>(Bn * Tn));
+    for (std::int64_t i = 0; i < Bn * Tn; ++i) pos[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i % Tn);
+    default_positions_ = Tensor<std::int32_t, B>(Shape{Bn, Tn}, std::span<const std::int32_t>(pos));
+  }
+
+  std::int64_t rows() const { return ids_.numel(); }
+  void require_forward(std::string_view op) const {
+    if (!ids_.present()) fail(op, ": call forward() first");
+  }
+
+  // The tied head: logits = hidden · wteᵀ.
+  void lm_head_forward() {
+    matmul_forward(be_, acts_.logits, acts_.ln_f.out.reshape({rows(), config_.n_embd}), wte_.table, View<const T, B>{},
+                   WeightLayout::out_in);
+  }
+  void backward_from_logits() {
+    View<T, B> dh = grads_acts_.dhidden;
+    B::fill_zero(dh.data(), dh.bytes());
+    matmul_backward(be_, dh.reshape({rows(), config_.n_embd}), wte_.dtable, View<T, B>{}, grads_acts_.dlogits,
+                    acts_.ln_f.out.reshape({rows(), config_.n_embd}), wte_.table, WeightLayout::out_in);
+    backward_hidden(dh);
+  }
+
+  GPTConfig config_;
+  B be_;
+  ParameterLayout layout_;
+  Tensor<T, B> params_, grads_;
+  Embedding<T, B> wte_, wpe_;
+  std::vector<Block<T, B>> blocks_;
+  LayerNorm<T, B> ln_f_;
+
+  Arena<T, B> arena_;
+  Activations acts_;
+  ActivationGrads grads_acts_;
+  std::int64_t planned_b_ = -1, planned_t_ = -1;
+  Tensor<std::int32_t, B> default_positions_;
+  View<const std::int32_t, B> ids_, positions_, targets_;
+  View<const T, B> loss_mask_;
+  T temperature_ = T(1);
+};
+
+}  // namespace rlhf::nn

@@ -1,0 +1,5 @@
+#pragma once
+#define RLHF_VERSION_MAJOR 0
+#define RLHF_VERSION_MINOR 1
+#define RLHF_VERSION_PATCH 0
+#define RLHF_VERSION_STRING "0.1.0"

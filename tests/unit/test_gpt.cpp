@@ -1,0 +1,177 @@
+// The whole GPT: a double-precision gradient check of every parameter through each head,
+// steady-state training steps that allocate nothing, and errors at the model boundary.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "rlhf/nn/gpt.hpp"
+#include "rlhf/rlhf.hpp"
+
+using rlhf::cpu;
+using rlhf::Tensor;
+using rlhf::View;
+using rlhf::nn::GPT;
+using rlhf::nn::GPTConfig;
+
+// Counts heap allocations made through operator new while counting is switched on. The
+// replacements pair malloc with free; GCC's -Wmismatched-new-delete cannot see that.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+namespace {
+std::atomic<bool> g_counting{false};
+std::atomic<long> g_allocations{0};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+GPTConfig tiny_config() {
+  GPTConfig c;
+  c.vocab_size = 13;
+  c.n_positions = 8;
+  c.n_embd = 8;
+  c.n_layer = 2;
+  c.n_head = 2;
+  return c;
+}
+
+// A left-padded batch of 2 rows × 5 tokens: row 1 starts with two pads.
+struct Batch {
+  Tensor<std::int32_t, cpu> ids{{2, 5}, {1, 5, 9, 2, 7, 0, 0, 3, 12, 4}};
+  Tensor<std::int32_t, cpu> positions{{2, 5}, {0, 1, 2, 3, 4, 0, 0, 0, 1, 2}};
+  Tensor<double, cpu> key_mask{{2, 5}, {1, 1, 1, 1, 1, 0, 0, 1, 1, 1}};
+  Tensor<std::int32_t, cpu> targets{{2, 5}, {5, 9, 2, 7, 11, -100, -100, 12, 4, 6}};
+  Tensor<double, cpu> loss_mask{{2, 5}, {1, 1, 1, 1, 0, 0, 0, 1, 1, 1}};
+};
+
+// Central differences over every element of the parameter buffer against the analytic
+// gradient in gradients(); returns ||analytic - numeric|| / max(||analytic||, ||numeric||).
+template <class Loss>
+double whole_model_error(GPT<double, cpu>& model, Loss&& loss) {
+  auto params = model.parameters().view();
+  auto grads = model.gradients().view();
+  double diff2 = 0, a2 = 0, n2 = 0;
+  const double eps = 1e-5;
+  for (std::int64_t i = 0; i < params.numel(); ++i) {
+    const double saved = params.data()[i];
+    params.data()[i] = saved + eps;
+    const double plus = loss();
+    params.data()[i] = saved - eps;
+    const double minus = loss();
+    params.data()[i] = saved;
+    const double numeric = (plus - minus) / (2 * eps);
+    const double analytic = grads.data()[i];
+    diff2 += (numeric - analytic) * (numeric - analytic);
+    a2 += analytic * analytic;
+    n2 += numeric * numeric;
+  }
+  return std::sqrt(diff2) / std::max(std::sqrt(std::max(a2, n2)), 1e-300);
+}
+
+}  // namespace
+
+TEST_CASE("GPT gradient check (double, 2 layers): LM loss with left padding and a loss mask") {
+  GPT<double, cpu> model(tiny_config());
+  model.init_weights(7);
+  // Larger weights than GPT-2's 0.02 so every path carries a visible gradient.
+  rlhf::fill_normal(cpu{}, model.parameters().view(), rlhf::PhiloxStream{3, 0}, 0, 0.0, 0.3);
+  Batch b;
+  auto loss = [&] {
+    model.forward(b.ids, b.positions, b.key_mask);
+    return model.lm_loss(b.targets, b.loss_mask);
+  };
+  model.zero_grad();
+  loss();
+  model.backward_lm_loss();
+  const double err = whole_model_error(model, loss);
+  MESSAGE("relative error ", err);
+  CHECK(err <= 1e-6);
+}
+
+TEST_CASE("GPT gradient check (double, 2 layers): log-probs at temperature 0.7") {
+  GPT<double, cpu> model(tiny_config());
+  rlhf::fill_normal(cpu{}, model.parameters().view(), rlhf::PhiloxStream{5, 0}, 0, 0.0, 0.3);
+  Batch b;
+  Tensor<double, cpu> logp({2, 5});
+  Tensor<double, cpu> upstream({2, 5}, {0.3, -1.2, 0.7, 0.1, 2.0, 0, 0, -0.4, 0.9, 1.1});
+  auto loss = [&] {
+    model.forward(b.ids, b.positions, b.key_mask);
+    model.logprobs(logp.view(), b.ids, 0.7);  // targets: the tokens themselves
+    double s = 0;
+    for (std::int64_t i = 0; i < 10; ++i) s += upstream.data()[i] * logp.data()[i];
+    return s;
+  };
+  model.zero_grad();
+  loss();
+  model.backward_logprobs(upstream);
+  const double err = whole_model_error(model, loss);
+  MESSAGE("relative error ", err);
+  CHECK(err <= 1e-6);
+}
+
+TEST_CASE("GPT: padded positions do not change the real tokens' outputs") {
+  // Row 1 of the batch is row [3, 12, 4] left-padded with two pads; alone it must give the same
+  // hidden states at its real positions.
+  GPT<double, cpu> model(tiny_config());
+  model.init_weights(11);
+  rlhf::fill_normal(cpu{}, model.parameters().view(), rlhf::PhiloxStream{9, 0}, 0, 0.0, 0.3);
+  Batch b;
+  const auto padded = model.forward(b.ids, b.positions, b.key_mask);
+  std::vector<double> from_padded(padded.data() + (5 + 2) * 8, padded.data() + 10 * 8);
+  Tensor<std::int32_t, cpu> alone({1, 3}, {3, 12, 4});
+  const auto single = model.forward(alone);
+  for (std::size_t i = 0; i < from_padded.size(); ++i) CHECK(single.data()[i] == doctest::Approx(from_padded[i]).epsilon(1e-12));
+}
+
+TEST_CASE("GPT: a training step allocates nothing after the first") {
+  GPTConfig c = tiny_config();
+  c.n_embd = 16;
+  GPT<float, cpu> model(c);
+  model.init_weights(1);
+  Tensor<std::int32_t, cpu> ids({2, 8}), targets({2, 8});
+  for (std::int64_t i = 0; i < 16; ++i) {
+    ids.data()[i] = static_cast<std::int32_t>(i % 13);
+    targets.data()[i] = static_cast<std::int32_t>((i + 1) % 13);
+  }
+  auto step = [&] {
+    model.zero_grad();
+    model.forward(ids);
+    const float loss = model.lm_loss(targets);
+    model.backward_lm_loss();
+    return loss;
+  };
+  step();
+  const auto arena_allocations = model.activation_allocations();
+  g_allocations = 0;
+  g_counting = true;
+  for (int i = 0; i < 3; ++i) step();
+  g_counting = false;
+  CHECK(g_allocations.load() == 0);
+  CHECK(model.activation_allocations() == arena_allocations);
+  // A smaller batch fits in the same arena.
+  model.forward(ids.view().rows(0, 1));
+  CHECK(model.activation_allocations() == arena_allocations);
+}
+
+TEST_CASE("GPT: errors name the op and the offending input") {
+  GPT<float, cpu> model(tiny_config());
+  Tensor<std::int32_t, cpu> too_long({1, 9});
+  CHECK_THROWS_WITH_AS(model.forward(too_long),
+                       "GPT::forward: sequence of 9 tokens (ids [1, 9]) is longer than the context of 8", rlhf::error);
+  Tensor<std::int32_t, cpu> bad_id({1, 2}, {3, 13});
+  CHECK_THROWS_WITH_AS(model.forward(bad_id), "embedding_forward: id 13 at position 1 is outside the table [13, 8]",
+                       rlhf::error);
+  CHECK_THROWS_WITH_AS(model.lm_loss(bad_id), "GPT::lm_loss: call forward() first", rlhf::error);
+  GPTConfig bad = tiny_config();
+  bad.n_head = 3;
+  CHECK_THROWS_WITH_AS((GPT<float, cpu>{bad}), "GPTConfig: n_head = 3 does not divide n_embd = 8", rlhf::error);
+}
