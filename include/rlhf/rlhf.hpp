@@ -7,6 +7,7 @@
 #include "rlhf/core/philox.hpp"
 #include "rlhf/backend/backend.hpp"
 #include "rlhf/backend/cpu.hpp"
+#include "rlhf/generate/generate.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"

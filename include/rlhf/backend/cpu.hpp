@@ -3,6 +3,7 @@
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/backend/cpu/adamw.hpp"
 #include "rlhf/backend/cpu/attention.hpp"
+#include "rlhf/backend/cpu/attention_kv.hpp"
 #include "rlhf/backend/cpu/cross_entropy.hpp"
 #include "rlhf/backend/cpu/embedding.hpp"
 #include "rlhf/backend/cpu/entropy.hpp"
@@ -13,4 +14,5 @@
 #include "rlhf/backend/cpu/random.hpp"
 #include "rlhf/backend/cpu/reduce.hpp"
 #include "rlhf/backend/cpu/residual.hpp"
+#include "rlhf/backend/cpu/sample.hpp"
 #include "rlhf/backend/cpu/softmax.hpp"

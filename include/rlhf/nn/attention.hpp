@@ -26,6 +26,14 @@ struct CausalSelfAttention {
     attention_forward(be, c.y, c.att, c.qkv, key_mask, n_head);
     c_proj.forward(be, out, c.y);
   }
+  // Generation: the new tokens' keys and values join the cache (attention_kv_forward).
+  void forward_cached(const B& be, View<T, B> out, const Cache& c, In<T, B> in, View<T, B> k_cache,
+                      View<T, B> v_cache, In<T, B> key_mask, std::int64_t past) const {
+    c_attn.forward(be, c.qkv, in);
+    attention_kv_forward(be, c.y, k_cache, v_cache, key_mask, c.qkv, past, n_head);
+    c_proj.forward(be, out, c.y);
+  }
+
   // Accumulates into din.
   void backward(const B& be, View<T, B> din, In<T, B> dout, const Cache& c, const Scratch& s, In<T, B> in) const {
     for (View<T, B> v : {s.dqkv, s.datt, s.dy}) B::fill_zero(v.data(), v.bytes());

@@ -37,6 +37,19 @@ struct Block {
     residual_forward(be, x_out, c.x_mid, x_out);
   }
 
+  // Generation: the same computation over Tn new tokens whose attention reads and extends the
+  // layer's key/value cache. Only c.ln_1, c.attn (qkv, y), c.x_mid, c.ln_2 and c.mlp are used,
+  // as scratch: nothing is kept for backward.
+  void forward_cached(const B& be, View<T, B> x_out, const Cache& c, In<T, B> x_in, View<T, B> k_cache,
+                      View<T, B> v_cache, In<T, B> key_mask, std::int64_t past) const {
+    ln_1.forward(be, c.ln_1, x_in);
+    attn.forward_cached(be, c.x_mid, c.attn, c.ln_1.out, k_cache, v_cache, key_mask, past);
+    residual_forward(be, c.x_mid, x_in, c.x_mid);
+    ln_2.forward(be, c.ln_2, c.x_mid);
+    mlp.forward(be, x_out, c.mlp, c.ln_2.out);
+    residual_forward(be, x_out, c.x_mid, x_out);
+  }
+
   // dresidual holds dL/dx_out on entry and dL/dx_in on return.
   void backward(const B& be, View<T, B> dresidual, const Cache& c, const Scratch& s, In<T, B> x_in) const {
     B::fill_zero(s.dln.data(), s.dln.bytes());

@@ -17,32 +17,11 @@
 #include "rlhf/nn/arena.hpp"
 #include "rlhf/nn/block.hpp"
 #include "rlhf/nn/embedding.hpp"
+#include "rlhf/nn/gpt_config.hpp"
+#include "rlhf/nn/kv_cache.hpp"
 #include "rlhf/nn/parameters.hpp"
 
 namespace rlhf::nn {
-
-struct GPTConfig {
-  std::int64_t vocab_size = 50257;
-  std::int64_t n_positions = 1024;  // context length
-  std::int64_t n_embd = 768;
-  std::int64_t n_layer = 12;
-  std::int64_t n_head = 12;
-  double layer_norm_epsilon = 1e-5;
-  double initializer_range = 0.02;
-
-  void validate() const {
-    auto positive = [](const char* field, std::int64_t v) {
-      if (v <= 0) fail("GPTConfig: ", field, " must be positive, got ", v);
-    };
-    positive("vocab_size", vocab_size);
-    positive("n_positions", n_positions);
-    positive("n_embd", n_embd);
-    positive("n_layer", n_layer);
-    positive("n_head", n_head);
-    if (n_embd % n_head != 0) fail("GPTConfig: n_head = ", n_head, " does not divide n_embd = ", n_embd);
-    if (!(layer_norm_epsilon > 0)) fail("GPTConfig: layer_norm_epsilon must be positive, got ", layer_norm_epsilon);
-  }
-};
 
 template <class T, Backend B>
 class GPT {
@@ -166,6 +145,40 @@ class GPT {
     backward_from_logits();
   }
 
+  // Generation step: runs Tn new tokens per row (ids, positions [B, Tn]; key_mask_new [B, Tn]
+  // says which of them are real) against the cache, appends their keys and values, and returns
+  // the logits [B, V] of each row's last new token. Only that row's hidden state goes through
+  // the LM head. Prefill is the first call (the whole left-padded prompt), then one token a call.
+  View<const T, B> forward_cached(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<std::int32_t, B> positions,
+                                  In<T, B> key_mask_new) {
+    constexpr std::string_view op = "GPT::forward_cached";
+    check::rank(op, "ids", ids, 2);
+    const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config_.n_embd, past = cache.length;
+    check::nonempty(op, "step: ids has no columns", Tn);
+    check::shape(op, "positions", positions, ids.shape());
+    check::shape(op, "key_mask_new", key_mask_new, ids.shape());
+    if (cache.batch() != Bn || cache.k.size() != blocks_.size())
+      fail(op, ": ids ", ids.shape(), " do not fit a cache of batch ", cache.batch(), " and ", cache.k.size(), " layers");
+    if (past + Tn > cache.capacity())
+      fail(op, ": ", past, " cached and ", Tn, " new tokens exceed the cache of ", cache.capacity(), " positions");
+    plan_inference(Bn, Tn);
+    Inference& s = infer_;
+    for (std::int64_t b = 0; b < Bn; ++b)  // the new positions' mask joins the cache's
+      B::copy(cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
+
+    wte_.forward(be_, s.x, ids);
+    wpe_.forward(be_, s.block.x_mid, positions);
+    residual_forward(be_, s.x, s.x, s.block.x_mid);
+    for (std::size_t l = 0; l < blocks_.size(); ++l)  // x is each block's input and output
+      blocks_[l].forward_cached(be_, s.x, s.block, s.x, cache.k[l].view(), cache.v[l].view(), cache.key_mask, past);
+    for (std::int64_t b = 0; b < Bn; ++b)
+      B::copy(s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
+    ln_f_.forward(be_, s.last_ln, s.last);
+    matmul_forward(be_, s.logits, s.last_ln.out, wte_.table, View<const T, B>{}, WeightLayout::out_in);
+    cache.length = past + Tn;
+    return s.logits;
+  }
+
   // Backward of the trunk from a gradient at the hidden states [B, T, C] of the last forward.
   void backward_hidden(In<T, B> dhidden) {
     check::same("GPT::backward_hidden", "dhidden", dhidden, "hidden", acts_.ln_f.out);
@@ -187,6 +200,14 @@ class GPT {
     View<T, B> logits;      // [B·T, V]
     View<T, B> lse;         // [B·T] log-sum-exp per row (of logits / τ for logprobs)
     View<T, B> row_values;  // [B·T] per-token losses
+  };
+  // Scratch for generation: one block's worth, reused by every layer.
+  struct Inference {
+    View<T, B> x;  // [B, Tn, C] residual stream
+    typename Block<T, B>::Cache block;
+    View<T, B> last;  // [B, C] hidden state of each row's last new token
+    typename LayerNorm<T, B>::Cache last_ln;
+    View<T, B> logits;  // [B, V]
   };
   struct ActivationGrads {
     View<T, B> dresidual, dhidden, dlogits;
@@ -281,6 +302,26 @@ class GPT {
     planned_t_ = Tn;
   }
 
+  void plan_inference(std::int64_t Bn, std::int64_t Tn) {
+    if (Bn == inference_b_ && Tn == inference_t_) return;
+    const std::int64_t C = config_.n_embd, H = config_.n_head;
+    inference_arena_.plan([&](Arena<T, B>& a) {
+      auto btc = [&](std::int64_t k) { return a.take({Bn, Tn, k * C}); };
+      Inference& s = infer_;
+      s.x = btc(1);
+      s.block.ln_1 = {btc(1), a.take({Bn * Tn}), a.take({Bn * Tn})};
+      s.block.attn = {btc(3), a.take({Bn, H, 0, 0}), btc(1)};  // no attention matrix: the cache holds K, V
+      s.block.x_mid = btc(1);
+      s.block.ln_2 = s.block.ln_1;
+      s.block.mlp = {btc(4), btc(4)};
+      s.last = a.take({Bn, C});
+      s.last_ln = {a.take({Bn, C}), a.take({Bn}), a.take({Bn})};
+      s.logits = a.take({Bn, config_.vocab_size});
+    });
+    inference_b_ = Bn;
+    inference_t_ = Tn;
+  }
+
   void default_positions(std::int64_t Bn, std::int64_t Tn) {
     if (default_positions_.shape() == Shape{Bn, Tn}) return;
     std::vector<std::int32_t> pos(static_cast<std::size_t>(Bn * Tn));
@@ -318,6 +359,9 @@ class GPT {
   Activations acts_;
   ActivationGrads grads_acts_;
   std::int64_t planned_b_ = -1, planned_t_ = -1;
+  Arena<T, B> inference_arena_;
+  Inference infer_;
+  std::int64_t inference_b_ = -1, inference_t_ = -1;
   Tensor<std::int32_t, B> default_positions_;
   View<const std::int32_t, B> ids_, positions_, targets_;
   View<const T, B> loss_mask_;

@@ -7,6 +7,7 @@
 // lse [N] keeps each row's logsumexp for backward, which recomputes softmax from it instead of
 // storing an [N, V] probability tensor.
 #include "rlhf/backend/cpu/vocab_rows.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 
 namespace rlhf {
 
@@ -34,7 +35,7 @@ T cross_entropy_forward(const cpu&, View<T, cpu> losses, View<T, cpu> lse, In<T,
   for (std::int64_t n = 0; n < N; ++n)
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);
   T weighted = 0;
-#pragma omp parallel for schedule(static) reduction(+ : weighted)
+#pragma omp parallel for schedule(static) reduction(+ : weighted) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T m = mask.present() ? mask.data()[n] : T(1);
     if (m == T(0)) {
@@ -66,7 +67,7 @@ void cross_entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> logits,
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);
   const T total = mask_total(mask, N);
   if (total == T(0)) return;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T m = mask.present() ? mask.data()[n] : T(1);
     if (m == T(0)) continue;

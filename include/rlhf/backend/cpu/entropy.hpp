@@ -2,6 +2,7 @@
 // Per-token entropy of softmax(logits / τ):  H[n] = -Σ_v p_v log p_v = lse - Σ_v p_v z_v / τ.
 // lse [N] (of logits / τ) is kept for backward.
 #include "rlhf/backend/cpu/vocab_rows.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 
 namespace rlhf {
 
@@ -15,7 +16,7 @@ void entropy_forward(const cpu&, View<T, cpu> entropy, View<T, cpu> lse, In<T, c
   check::shape(op, "entropy", entropy, Shape{N});
   check::shape(op, "lse", lse, Shape{N});
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const RowArray<T> z(logits.data() + n * V, V);
     const T l = row_logsumexp(z.data(), V, inv_t);
@@ -40,7 +41,7 @@ void entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dentropy, In<
   check::shape(op, "lse", lse, Shape{N});
   check::shape(op, "entropy", entropy, Shape{N});
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T g = dentropy.data()[n] * inv_t;
     if (g == T(0)) continue;

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/core/check.hpp"
 
 namespace rlhf {
@@ -20,7 +21,7 @@ void gelu_forward(const cpu&, View<T, cpu> out, In<T, cpu> x) {
   check::same("gelu_forward", "out", out, "x", x);
   using namespace gelu_constants;
   const std::int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if(n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x.data()[i];
     out.data()[i] = T(0.5) * v * (T(1) + std::tanh(sqrt_2_over_pi<T> * (v + cubic<T> * v * v * v)));
@@ -34,7 +35,7 @@ void gelu_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> x) {
   check::same("gelu_backward", "dout", dout, "x", x);
   using namespace gelu_constants;
   const std::int64_t n = x.numel();
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if(n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x.data()[i];
     const T t = std::tanh(sqrt_2_over_pi<T> * (v + cubic<T> * v * v * v));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/core/check.hpp"
 
 namespace rlhf {
@@ -32,7 +33,7 @@ void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, 
   const std::int64_t N = mean.numel();
   const T* W = w.data();
   const T* B = b.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
     const T* xi = x.data() + i * C;
     T* oi = out.data() + i * C;
@@ -59,7 +60,7 @@ void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cp
   check::shape("layernorm_backward", "db", db, Shape{C});
   const std::int64_t N = mean.numel();
   // dx rows are independent; dw and db are reductions over rows, done per thread then summed.
-#pragma omp parallel
+#pragma omp parallel if(N * C >= cpu_detail::min_parallel_work)
   {
     cpu_detail::Vec<T> dw_local = cpu_detail::Vec<T>::Zero(C), db_local = cpu_detail::Vec<T>::Zero(C);
 #pragma omp for schedule(static)

@@ -7,6 +7,10 @@
 
 namespace rlhf::cpu_detail {
 
+// Below this much work (elements or multiply-adds) a kernel runs on the calling thread: waking
+// the OpenMP team costs more than it saves, and on a busy machine far more.
+inline constexpr std::int64_t min_parallel_work = std::int64_t{1} << 15;
+
 inline std::int64_t thread_count() {
 #ifdef _OPENMP
   return omp_get_num_threads();

@@ -1,6 +1,7 @@
 #pragma once
 // Whole-tensor reductions and scaling: the gradient norm and its clipping.
 #include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 
 namespace rlhf {
 
@@ -9,7 +10,7 @@ template <class T>
 double sum_of_squares(const cpu&, View<const T, cpu> x) {
   const std::int64_t n = x.numel();
   double s = 0;
-#pragma omp parallel for simd schedule(static) reduction(+ : s)
+#pragma omp parallel for simd schedule(static) reduction(+ : s) if(n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) s += double(x.data()[i]) * double(x.data()[i]);
   return s;
 }

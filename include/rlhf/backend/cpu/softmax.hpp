@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/core/check.hpp"
 
 namespace rlhf {
@@ -14,7 +15,7 @@ void softmax_forward(const cpu&, View<T, cpu> out, In<T, cpu> x) {
   if (x.rank() < 1) fail("softmax_forward: x has shape ", x.shape(), ", expected rank >= 1");
   const std::int64_t C = x.size(x.rank() - 1);
   const std::int64_t N = C ? x.numel() / C : 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
     const T* xi = x.data() + i * C;
     T* yi = out.data() + i * C;
@@ -34,7 +35,7 @@ void softmax_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> y
   if (y.rank() < 1) fail("softmax_backward: y has shape ", y.shape(), ", expected rank >= 1");
   const std::int64_t C = y.size(y.rank() - 1);
   const std::int64_t N = C ? y.numel() / C : 0;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
     const T* yi = y.data() + i * C;
     const T* gi = dout.data() + i * C;

@@ -1,0 +1,23 @@
+#pragma once
+// How the next token is drawn from logits: temperature, top-k, top-p. The draw itself is a
+// kernel (sample_tokens), whose header documents the layout of its random numbers.
+#include <cmath>
+#include <cstdint>
+
+#include "rlhf/core/error.hpp"
+
+namespace rlhf {
+
+struct SamplingParams {
+  double temperature = 1.0;  // 0: greedy
+  std::int64_t top_k = 0;    // 0: no limit
+  double top_p = 1.0;        // 1: no nucleus cut
+
+  void validate() const {
+    if (!(temperature >= 0) || !std::isfinite(temperature)) fail("sampling: temperature must be >= 0, got ", temperature);
+    if (top_k < 0) fail("sampling: top_k must be >= 0, got ", top_k);
+    if (!(top_p > 0 && top_p <= 1)) fail("sampling: top_p must lie in (0, 1], got ", top_p);
+  }
+};
+
+}  // namespace rlhf
