@@ -25,6 +25,49 @@ Tf random_tensor(Shape s, float lo, float hi, unsigned seed) {
   return t;
 }
 
+#ifdef RLHF_BENCH_CBLAS
+// Raw cblas_sgemm at a matmul shape, row-major like our tensors: the forward product
+// (out = a · W, or a · Wᵀ for out_in), and the two products of the backward pass
+// (da += dout · Wᵀ, dw += aᵀ · dout, or dw += doutᵀ · a for out_in), beta = 1 as ours.
+void register_cblas(const GemmShape& g) {
+  const int M = int(g.M), K = int(g.K), N = int(g.N);
+  const double gemm_flops = 2.0 * double(g.M) * double(g.N) * double(g.K);
+  benchmark::RegisterBenchmark(("sgemm_openblas/" + gemm_name(g)).c_str(), [=](benchmark::State& state) {
+    Tf a = random_tensor({g.M, g.K}, -1, 1, 1), w = random_tensor({g.K, g.N}, -0.05f, 0.05f, 2), out({g.M, g.N});
+    for (auto _ : state) {
+      if (g.out_in)  // W [N, K]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, a.data(), K, w.data(), K, 0.f, out.data(), N);
+      else  // W [K, N]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, a.data(), K, w.data(), N, 0.f, out.data(),
+                    N);
+      benchmark::DoNotOptimize(out.data());
+      benchmark::ClobberMemory();
+    }
+    set_flops(state, gemm_flops);
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("sgemm_openblas_bwd/" + gemm_name(g)).c_str(), [=](benchmark::State& state) {
+    Tf a = random_tensor({g.M, g.K}, -1, 1, 1), w = random_tensor({g.K, g.N}, -0.05f, 0.05f, 2);
+    Tf dout = random_tensor({g.M, g.N}, -1e-3f, 1e-3f, 4), da({g.M, g.K}), dw({g.K, g.N});
+    for (auto _ : state) {
+      if (g.out_in) {  // W, dW [N, K]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.f, dout.data(), N, w.data(), K, 1.f,
+                    da.data(), K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.f, dout.data(), N, a.data(), K, 1.f, dw.data(),
+                    K);
+      } else {  // W, dW [K, N]
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.f, dout.data(), N, w.data(), N, 1.f, da.data(),
+                    K);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.f, a.data(), K, dout.data(), N, 1.f, dw.data(),
+                    N);
+      }
+      benchmark::DoNotOptimize(dw.data());
+      benchmark::ClobberMemory();
+    }
+    set_flops(state, 2 * gemm_flops);
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+#endif
+
 // ---- matmul ---------------------------------------------------------------------------------
 void register_matmul() {
   for (const GemmShape& g : gemm_shapes()) {
@@ -53,53 +96,11 @@ void register_matmul() {
       }
       set_flops(state, 2 * gemm_flops);
     })->UseRealTime()->Unit(benchmark::kMillisecond);
-  }
-}
-
 #ifdef RLHF_BENCH_CBLAS
-// Raw cblas_sgemm at the shapes above, row-major like our tensors: the forward product
-// (out = a · W, or a · Wᵀ for out_in), and the two products of the backward pass
-// (da += dout · Wᵀ, dw += aᵀ · dout, or dw += doutᵀ · a for out_in), beta = 1 as ours.
-void register_cblas() {
-  for (const GemmShape& g : gemm_shapes()) {
-    const int M = int(g.M), K = int(g.K), N = int(g.N);
-    const double gemm_flops = 2.0 * double(g.M) * double(g.N) * double(g.K);
-    benchmark::RegisterBenchmark(("sgemm_openblas/" + gemm_name(g)).c_str(), [=](benchmark::State& state) {
-      Tf a = random_tensor({g.M, g.K}, -1, 1, 1), w = random_tensor({g.K, g.N}, -0.05f, 0.05f, 2), out({g.M, g.N});
-      for (auto _ : state) {
-        if (g.out_in)  // W [N, K]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, a.data(), K, w.data(), K, 0.f, out.data(), N);
-        else  // W [K, N]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, a.data(), K, w.data(), N, 0.f, out.data(),
-                      N);
-        benchmark::DoNotOptimize(out.data());
-        benchmark::ClobberMemory();
-      }
-      set_flops(state, gemm_flops);
-    })->UseRealTime()->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("sgemm_openblas_bwd/" + gemm_name(g)).c_str(), [=](benchmark::State& state) {
-      Tf a = random_tensor({g.M, g.K}, -1, 1, 1), w = random_tensor({g.K, g.N}, -0.05f, 0.05f, 2);
-      Tf dout = random_tensor({g.M, g.N}, -1e-3f, 1e-3f, 4), da({g.M, g.K}), dw({g.K, g.N});
-      for (auto _ : state) {
-        if (g.out_in) {  // W, dW [N, K]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, K, N, 1.f, dout.data(), N, w.data(), K, 1.f,
-                      da.data(), K);
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.f, dout.data(), N, a.data(), K, 1.f, dw.data(),
-                      K);
-        } else {  // W, dW [K, N]
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, K, N, 1.f, dout.data(), N, w.data(), N, 1.f, da.data(),
-                      K);
-          cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, M, 1.f, a.data(), K, dout.data(), N, 1.f, dw.data(),
-                      N);
-        }
-        benchmark::DoNotOptimize(dw.data());
-        benchmark::ClobberMemory();
-      }
-      set_flops(state, 2 * gemm_flops);
-    })->UseRealTime()->Unit(benchmark::kMillisecond);
+    register_cblas(g);  // right after ours, so that both run under the same machine state
+#endif
   }
 }
-#endif
 
 // ---- attention ------------------------------------------------------------------------------
 std::string attention_name(std::int64_t B, std::int64_t T, std::int64_t H, std::int64_t C) {
@@ -277,9 +278,6 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_matmul();
-#ifdef RLHF_BENCH_CBLAS
-  register_cblas();
-#endif
   register_attention();
   register_layernorm();
   register_gelu();

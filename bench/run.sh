@@ -56,7 +56,10 @@ gbench() {  # binary name
   local bin="$bindir/$1"
   [[ -x "$bin" ]] || return 0
   echo "== $1" >&2
+  # Random interleaving runs the repetitions of all benchmarks in a shuffled order, so that a burst
+  # of load on a shared machine spreads over many benchmarks instead of sinking one.
   "$bin" --benchmark_filter="$filter" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+    --benchmark_enable_random_interleaving=true \
     --benchmark_min_time="$min_time" --benchmark_format=console \
     --benchmark_out_format=json --benchmark_out="$out/$1.json" >&2
 }

@@ -9,6 +9,7 @@
 #include "rlhf/backend/cpu.hpp"
 #include "rlhf/generate/generate.hpp"
 #include "rlhf/nn/gpt.hpp"
+#include "rlhf/io/checkpoint.hpp"
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"

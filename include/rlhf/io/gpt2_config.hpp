@@ -13,11 +13,12 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/nn/gpt.hpp"
+#include "rlhf/nn/gpt_config.hpp"
 
 namespace rlhf::io {
 

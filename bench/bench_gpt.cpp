@@ -1,0 +1,80 @@
+// Whole-model benchmarks of GPT<float, cpu>: a training step (forward, backward, gradient
+// clipping and AdamW) at the tiny config and at GPT-2 124M, and KV-cached generation at the tiny
+// config. bench/torch_gpt_peer.py runs the same in PyTorch; bench/run_gpt.sh runs both.
+//
+// Counters: tokens/s (training: batch × length per step; generation: new tokens per second over
+// the whole batch) and, for training, FLOP/s of the step's matmuls: 3 × those of the forward
+// (the four Linear layers per block, causal attention's two products, the tied LM head), to read
+// against the machine's sgemm peak.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "rlhf/rlhf.hpp"
+
+namespace {
+
+using rlhf::cpu;
+using rlhf::Tensor;
+using rlhf::nn::GPT;
+using rlhf::nn::GPTConfig;
+
+GPTConfig tiny() { return {256, 128, 128, 4, 4, 1e-5, 0.02}; }
+GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
+
+// Matmul FLOPs of one training step (forward + backward = 3 × forward).
+double train_flops(const GPTConfig& c, std::int64_t B, std::int64_t T) {
+  const double tokens = double(B * T), C = double(c.n_embd);
+  const double per_token_layer = 2 * (C * 3 * C + C * C + 2 * C * 4 * C);  // qkv, proj, fc, fc_proj
+  const double attention = 2.0 * 2 * double(B) * double(T) * double(T) * C / 2;  // QKᵀ and PV, causal half
+  const double head = 2 * C * double(c.vocab_size) * tokens;
+  return 3 * (tokens * per_token_layer * double(c.n_layer) + attention * double(c.n_layer) + head);
+}
+
+void train_step(benchmark::State& state, GPTConfig config, std::int64_t B, std::int64_t T) {
+  GPT<float, cpu> model(config);
+  model.init_weights(1);
+  rlhf::optim::AdamW<float, cpu> opt(model.layout(), {0.9, 0.95, 1e-8, 0.1});
+  Tensor<std::int32_t, cpu> ids({B, T}), targets({B, T});
+  const rlhf::PhiloxStream rng{7, 0};
+  for (std::int64_t i = 0; i < B * T; ++i) {
+    ids.data()[i] = static_cast<std::int32_t>(rng.word(2 * std::uint64_t(i)) % config.vocab_size);
+    targets.data()[i] = static_cast<std::int32_t>(rng.word(2 * std::uint64_t(i) + 1) % config.vocab_size);
+  }
+  for (auto _ : state) {
+    model.zero_grad();
+    model.forward(ids);
+    benchmark::DoNotOptimize(model.lm_loss(targets));
+    model.backward_lm_loss();
+    rlhf::optim::clip_grad_norm(cpu{}, model.gradients().view(), 1.0);
+    opt.step(model.parameters().view(), model.gradients(), 1e-4);
+  }
+  state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] = benchmark::Counter(train_flops(config, B, T), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_train_step_tiny(benchmark::State& state) { train_step(state, tiny(), 16, 128); }
+void BM_train_step_124m(benchmark::State& state) { train_step(state, gpt2_124m(), 4, 64); }
+
+// Batch 16, a one-token prompt, 127 new tokens (the tiny context is 128), no EOS.
+void BM_generate_tiny(benchmark::State& state) {
+  GPT<float, cpu> model(tiny());
+  model.init_weights(1);
+  const std::vector<std::vector<std::int32_t>> prompts(16, std::vector<std::int32_t>{0});
+  rlhf::GenerationConfig config;
+  config.max_new_tokens = 127;
+  config.sampling.temperature = 1.0;
+  std::uint64_t seed = 0;
+  for (auto _ : state) {
+    config.seed = seed++;
+    benchmark::DoNotOptimize(rlhf::generate(model, prompts, config).tokens.data());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(16.0 * 127, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_train_step_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_train_step_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+BENCHMARK(BM_generate_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_MAIN();
