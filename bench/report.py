@@ -14,6 +14,7 @@ backward: the same two sgemm calls as our backward) and of Eigen's own GEMM.
 """
 import json
 import os
+import re
 import sys
 
 
@@ -57,6 +58,25 @@ def load_torch(path):
         out[b["name"]] = {"flops": b["flops"] / s if b.get("flops") else None,
                           "bytes": b["bytes"] / s if b.get("bytes") else None, "time": s}
     return out, doc.get("context", {})
+
+
+OP_ORDER = ["matmul", "attention", "layernorm", "gelu", "cross_entropy", "logprob", "entropy"]
+GEMM_ORDER = ["qkv", "attn_proj", "fc", "fc_proj", "lm_head"]
+
+
+def row_key(name):
+    """Canonical table order (random interleaving shuffles the JSON): op group, shape, direction."""
+    op, _, shape = name.partition("/")
+    base = op.rsplit("_", 1)[0] if op.endswith(("_forward", "_backward")) else op
+    group = OP_ORDER.index(base) if base in OP_ORDER else len(OP_ORDER)
+    direction = 1 if op.endswith("_backward") else 0
+    nums = [int(x) for x in re.findall(r"\d+", shape)]
+    if base == "matmul":  # label:MxKxN -> by M, then the layer's position in the block
+        label = shape.partition(":")[0]
+        skey = (nums[0] if nums else 0, GEMM_ORDER.index(label) if label in GEMM_ORDER else 99)
+    else:
+        skey = tuple(nums)
+    return (group, base, skey, direction, name)
 
 
 def rate(row):
@@ -118,7 +138,8 @@ def main():
         header.insert(4, "ours, Eigen GEMM")
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "|".join(["---"] * 3 + ["---:"] * (len(header) - 3)) + "|")
-    for name, row in ours.items():
+    for name in sorted(ours, key=row_key):
+        row = ours[name]
         op, _, shape = name.partition("/")
         if op.startswith("sgemm_"):
             continue
@@ -143,7 +164,8 @@ def main():
         lines.append("| " + " | ".join(cells) + " |")
 
     # The reference GEMMs themselves, for the record.
-    refs = [(k, v) for k, v in ours.items() if k.startswith("sgemm_")] + list(eigen_gemm.items())
+    refs = sorted([(k, v) for k, v in ours.items() if k.startswith("sgemm_")] + list(eigen_gemm.items()),
+                  key=lambda kv: (kv[0].partition("/")[0], row_key("matmul/" + kv[0].partition("/")[2])))
     if refs:
         lines += ["", "| reference | shape | GFLOP/s |", "|---|---|---:|"]
         for k, v in refs:

@@ -17,6 +17,9 @@
 #     CLOCK=real       real: wall-clock rates (the default, and what to quote). cpu: rates over CPU
 #                      time, for a single-threaded comparison on a busy machine (needs THREADS=1)
 # Example: THREADS=2 bench/run.sh build/release && cat build/release/bench-results/report.md
+# On a busy machine (more runnable threads than cores) OpenMP's default spin-waiting makes every
+# short parallel region pay for descheduled threads; OMP_WAIT_POLICY=passive (passed through to both
+# our binaries and PyTorch, which uses the same libgomp) gives steadier numbers there.
 # The machine is shared: read ratios (ours / PyTorch, % of sgemm), not absolute numbers, and
 # re-run on a quiet machine before quoting them. Conventions: docs/performance.md.
 set -euo pipefail
@@ -47,7 +50,7 @@ export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "cpu: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc --all) CPUs)"
   echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "threads: $threads  reps: $reps  min_time: $min_time  clock: $clock"
+  echo "threads: $threads  reps: $reps  min_time: $min_time  clock: $clock  OMP_WAIT_POLICY: ${OMP_WAIT_POLICY:-(default)}"
   echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 } > "$out/context.txt"
 cat "$out/context.txt" >&2

@@ -69,7 +69,8 @@ void write_bytes(const fs::path& file, const std::string& bytes) {
 // Every file of a directory with its bytes (to see that a failed save changed nothing).
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> files;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) files[e.path().filename().string()] = read_bytes(e.path());
+  for (const fs::directory_entry& e : fs::directory_iterator(dir))
+    files[e.path().filename().string()] = read_bytes(e.path());
   return files;
 }
 
@@ -84,13 +85,14 @@ std::string error_of(const std::function<void()>& f) {
   return "";
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 // Evaluates `message` once (doctest would evaluate a message expression again when logging).
-#define CHECK_CONTAINS(message, part)                                            \
-  do {                                                                           \
-    const std::string checked_message = (message), checked_part = (part);        \
-    CHECK_MESSAGE(contains(checked_message, checked_part), "'", checked_message, \
-                  "' lacks '", checked_part, "'");                               \
+#define CHECK_CONTAINS(message, part)                                                                             \
+  do {                                                                                                            \
+    const std::string checked_message = (message), checked_part = (part);                                         \
+    CHECK_MESSAGE(contains(checked_message, checked_part), "'", checked_message, "' lacks '", checked_part, "'"); \
   } while (false)
 
 // transformers' logits for a batch of ids, as make_hf_refs.py stores them.
@@ -158,7 +160,8 @@ std::vector<EditableTensor> read_all(const fs::path& file) {
 void write_all(const fs::path& file, const std::vector<EditableTensor>& tensors) {
   std::vector<TensorToWrite> w;
   for (const auto& t : tensors)
-    w.push_back({t.name, t.dtype, t.shape, t.dtype == Dtype::I32 ? static_cast<const void*>(t.ints.data()) : t.values.data()});
+    w.push_back(
+        {t.name, t.dtype, t.shape, t.dtype == Dtype::I32 ? static_cast<const void*>(t.ints.data()) : t.values.data()});
   rlhf::io::write_safetensors(file, w);
 }
 
@@ -292,10 +295,8 @@ TEST_CASE("safetensors: F16, BF16 and F64 convert to the reader's type; integers
   const std::vector<double> f64 = {0.1, -1e-3, 3.0};
   const std::vector<std::int64_t> i64 = {-3, 0, 1LL << 40};
   const std::vector<TensorToWrite> tensors = {
-      {"half", Dtype::F16, {7}, f16.data()},
-      {"brain", Dtype::BF16, {3, 1}, bf16.data()},
-      {"double", Dtype::F64, {3}, f64.data()},
-      TensorToWrite::of<std::int64_t>("ids", {3}, i64),
+      {"half", Dtype::F16, {7}, f16.data()},   {"brain", Dtype::BF16, {3, 1}, bf16.data()},
+      {"double", Dtype::F64, {3}, f64.data()}, TensorToWrite::of<std::int64_t>("ids", {3}, i64),
       {"empty", Dtype::F32, {0, 4}, nullptr},
   };
   rlhf::io::write_safetensors(tmp / "t.safetensors", tensors, {{"format", "pt"}, {"note", "hello"}});
@@ -312,7 +313,8 @@ TEST_CASE("safetensors: F16, BF16 and F64 convert to the reader's type; integers
   CHECK(reader.read<std::int64_t>("ids") == i64);
   CHECK(reader.read<std::int32_t>("ids") == std::vector<std::int32_t>{-3, 0, 0});  // static_cast wraps, as documented
   CHECK(reader.read<float>("empty").empty());
-  CHECK_CONTAINS(error_of([&] { reader.read<float>("ids"); }), "tensor 'ids' has dtype I64, which cannot be read as floating point");
+  CHECK_CONTAINS(error_of([&] { reader.read<float>("ids"); }),
+                 "tensor 'ids' has dtype I64, which cannot be read as floating point");
   CHECK_CONTAINS(error_of([&] { reader.read<float>("nope"); }), "no tensor named 'nope'");
 
   // The header is padded to a multiple of 8 bytes so the data buffer is aligned.
@@ -335,20 +337,22 @@ TEST_CASE("safetensors: malformed files are rejected with an error naming the fi
   const std::string eight(8, 'x');
 
   // A valid file to start from: two F32 tensors of 2 elements.
-  const std::string good = safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 +
-                                                 R"(,"data_offsets":[8,16]}})",
-                                             eight + eight);
+  const std::string good = safetensors_bytes(
+      R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 + R"(,"data_offsets":[8,16]}})", eight + eight);
   write_bytes(file, good);
   CHECK(SafetensorsReader(file).tensors().size() == 2);
 
   CHECK_CONTAINS(reject(""), "too short for the 8-byte header length");
   CHECK_CONTAINS(reject("abc"), "file of 3 bytes is too short");
   // Truncated in the data buffer: the last tensor runs past the end.
-  CHECK_CONTAINS(reject(good.substr(0, good.size() - 3)), "tensor 'b': data_offsets [8, 16] run past the end of the data buffer (13 bytes)");
+  CHECK_CONTAINS(reject(good.substr(0, good.size() - 3)),
+                 "tensor 'b': data_offsets [8, 16] run past the end of the data buffer (13 bytes)");
   // Truncated in the header.
   CHECK_CONTAINS(reject(good.substr(0, 20)), "header length");
-  CHECK_CONTAINS(reject(safetensors_bytes("{}", "", 1000)), "header length 1000 runs past the end of the file (2 bytes follow");
-  CHECK_CONTAINS(reject(safetensors_bytes("{}", "", 200'000'000)), "header length 200000000 exceeds the limit of 100000000 bytes");
+  CHECK_CONTAINS(reject(safetensors_bytes("{}", "", 1000)),
+                 "header length 1000 runs past the end of the file (2 bytes follow");
+  CHECK_CONTAINS(reject(safetensors_bytes("{}", "", 200'000'000)),
+                 "header length 200000000 exceeds the limit of 100000000 bytes");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F32",)", "")), "header is not valid JSON");
   CHECK_CONTAINS(reject(safetensors_bytes("[1, 2]", "")), "header is not a JSON object");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F17","shape":[2],"data_offsets":[0,8]}})", eight)),
@@ -357,21 +361,21 @@ TEST_CASE("safetensors: malformed files are rejected with an error naming the fi
                  "tensor 'a': shape [2, 3] of F32 needs 24 bytes, but data_offsets [0, 8] hold 8");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", eight)),
                  "tensor 'a': data_offsets [8, 0] end before they begin");
-  CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 +
-                                              R"(,"data_offsets":[4,12]}})",
-                                          eight + "xxxx")),
+  CHECK_CONTAINS(reject(safetensors_bytes(
+                     R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 + R"(,"data_offsets":[4,12]}})",
+                     eight + "xxxx")),
                  "tensors 'a' [0, 8) and 'b' [4, 12) overlap");
-  CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 +
-                                              R"(,"data_offsets":[12,20]}})",
-                                          eight + eight + "xxxx")),
+  CHECK_CONTAINS(reject(safetensors_bytes(
+                     R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"b":{)" + f32x2 + R"(,"data_offsets":[12,20]}})",
+                     eight + eight + "xxxx")),
                  "gap of 4 bytes in the data buffer before tensor 'b' [12, 20) (after 'a')");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[4,12]}})", eight + "xxxx")),
                  "gap of 4 bytes in the data buffer before tensor 'a' [4, 12) (at its start)");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]}})", eight + "xxxx")),
                  "4 bytes after the last tensor are not covered by any tensor");
-  CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"a":{)" + f32x2 +
-                                              R"(,"data_offsets":[8,16]}})",
-                                          eight + eight)),
+  CHECK_CONTAINS(reject(safetensors_bytes(
+                     R"({"a":{)" + f32x2 + R"(,"data_offsets":[0,8]},"a":{)" + f32x2 + R"(,"data_offsets":[8,16]}})",
+                     eight + eight)),
                  "tensor 'a' appears twice in the header");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", eight)),
                  "tensor 'a': missing field 'shape'");
@@ -379,10 +383,11 @@ TEST_CASE("safetensors: malformed files are rejected with an error naming the fi
                  "tensor 'a': shape must hold non-negative integers, got -2");
   CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", eight)),
                  "tensor 'a': data_offsets must be [begin, end]");
-  CHECK_CONTAINS(reject(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})",
-                                          eight)),
-                 "tensor 'a': shape [4611686018427387904, 4] of F32 needs more than 2^60 bytes");
-  CHECK_CONTAINS(reject(safetensors_bytes(R"({"__metadata__":{"format":1}})", "")), "__metadata__ entry 'format' must be a string");
+  CHECK_CONTAINS(
+      reject(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}})", eight)),
+      "tensor 'a': shape [4611686018427387904, 4] of F32 needs more than 2^60 bytes");
+  CHECK_CONTAINS(reject(safetensors_bytes(R"({"__metadata__":{"format":1}})", "")),
+                 "__metadata__ entry 'format' must be a string");
   CHECK_CONTAINS(error_of([&] { SafetensorsReader{tmp / "missing.safetensors"}; }), "cannot open the file");
 }
 
@@ -415,7 +420,8 @@ TEST_CASE("checkpoint: tensors that do not fit the model are errors naming the f
     return ts.front();
   };
 
-  std::string e = load_edited([](auto& ts) { std::erase_if(ts, [](auto& t) { return t.name == "h.1.mlp.c_fc.bias"; }); });
+  std::string e =
+      load_edited([](auto& ts) { std::erase_if(ts, [](auto& t) { return t.name == "h.1.mlp.c_fc.bias"; }); });
   CHECK_CONTAINS(e, weights.string());
   CHECK_CONTAINS(e, "missing tensor 'h.1.mlp.c_fc.bias'");
 
@@ -460,7 +466,11 @@ TEST_CASE("checkpoint: tensors that do not fit the model are errors naming the f
     for (auto& t : ts) t.name = "transformer." + t.name;
     ts.push_back(head);
     for (int l = 0; l < 2; ++l) {
-      ts.push_back({"transformer.h." + std::to_string(l) + ".attn.bias", Dtype::F32, {1, 1, 12, 12}, std::vector<float>(144, 1.0f), {}});
+      ts.push_back({"transformer.h." + std::to_string(l) + ".attn.bias",
+                    Dtype::F32,
+                    {1, 1, 12, 12},
+                    std::vector<float>(144, 1.0f),
+                    {}});
       ts.push_back({"transformer.h." + std::to_string(l) + ".attn.masked_bias", Dtype::F32, {}, {-1e4f}, {}});
     }
   });
@@ -480,7 +490,8 @@ TEST_CASE("checkpoint: tensors that do not fit the model are errors naming the f
   fs::copy_file(tmp / "ckpt/config.json", tmp / "bin/config.json");
   CHECK_CONTAINS(error_of([&] { rlhf::io::load_gpt<float>(tmp / "bin"); }), "model.safetensors: no such file");
   write_bytes(tmp / "bin/pytorch_model.bin", "x");
-  CHECK_CONTAINS(error_of([&] { rlhf::io::load_gpt<float>(tmp / "bin"); }), "only model.safetensors is supported, not pytorch_model.bin");
+  CHECK_CONTAINS(error_of([&] { rlhf::io::load_gpt<float>(tmp / "bin"); }),
+                 "only model.safetensors is supported, not pytorch_model.bin");
 }
 
 TEST_CASE("checkpoint: config.json errors name the file and the field") {
@@ -507,7 +518,8 @@ TEST_CASE("checkpoint: config.json errors name the file and the field") {
   rejects([](auto& j) { j["activation_function"] = "relu"; }, "field 'activation_function' is \"relu\": not supported");
   rejects([](auto& j) { j["n_inner"] = 100; }, "field 'n_inner' is 100: not supported");
   rejects([](auto& j) { j["tie_word_embeddings"] = false; }, "field 'tie_word_embeddings' is false: not supported");
-  rejects([](auto& j) { j["scale_attn_by_inverse_layer_idx"] = true; }, "field 'scale_attn_by_inverse_layer_idx' is true");
+  rejects([](auto& j) { j["scale_attn_by_inverse_layer_idx"] = true; },
+          "field 'scale_attn_by_inverse_layer_idx' is true");
   rejects([](auto& j) { j["model_type"] = "llama"; }, "field 'model_type' is \"llama\", expected \"gpt2\"");
   rejects([](auto& j) { j["n_head"] = 3; }, "n_head = 3 does not divide n_embd = 32");
   rejects([](auto& j) { j["vocab_size"] = 0; }, "vocab_size must be positive");
@@ -558,7 +570,8 @@ TEST_CASE("atomic file: the target changes only at commit, and an abandoned writ
   CHECK(read_bytes(target) == "new");
   CHECK(snapshot(tmp.path).size() == 1);
   CHECK_CONTAINS(error_of([&] { out.write("more"); }), "already committed");
-  CHECK_CONTAINS(error_of([&] { rlhf::io::AtomicFile(tmp / "no/such/dir/x.json"); }), "x.json: cannot create a file in");
+  CHECK_CONTAINS(error_of([&] { rlhf::io::AtomicFile(tmp / "no/such/dir/x.json"); }),
+                 "x.json: cannot create a file in");
 }
 
 TEST_CASE("checkpoint: a failed save leaves the directory as it was, without temporary files") {
@@ -572,7 +585,8 @@ TEST_CASE("checkpoint: a failed save leaves the directory as it was, without tem
   // A tokenizer file that cannot be read fails the save after the weights were written out.
   rlhf::io::SaveOptions options;
   options.vocab_json = tmp / "missing_vocab.json";
-  CHECK_CONTAINS(error_of([&] { rlhf::io::save_gpt(dir, *after, options); }), "missing_vocab.json: cannot open the file");
+  CHECK_CONTAINS(error_of([&] { rlhf::io::save_gpt(dir, *after, options); }),
+                 "missing_vocab.json: cannot open the file");
   CHECK(snapshot(dir) == saved);
 
   // A write that fails half-way, as on a full disk: the file size limit makes write() fail with

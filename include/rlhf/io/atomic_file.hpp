@@ -31,7 +31,9 @@ class AtomicFile {
   // Creates the temporary file now, so a directory that cannot be written fails here.
   explicit AtomicFile(std::filesystem::path target) : target_(std::move(target)) { open_temporary(); }
   AtomicFile(AtomicFile&& other) noexcept
-      : target_(std::move(other.target_)), temp_(std::move(other.temp_)), fd_(std::exchange(other.fd_, -1)),
+      : target_(std::move(other.target_)),
+        temp_(std::move(other.temp_)),
+        fd_(std::exchange(other.fd_, -1)),
         committed_(std::exchange(other.committed_, true)) {}
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;

@@ -91,11 +91,13 @@ inline std::filesystem::path weights_path(const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / weights_file_name;
   if (std::filesystem::exists(file)) return file;
   if (std::filesystem::exists(dir / "model.safetensors.index.json"))
-    fail(dir.string(), ": sharded checkpoints (model.safetensors.index.json) are not supported; save as one "
-                       "model.safetensors");
+    fail(dir.string(),
+         ": sharded checkpoints (model.safetensors.index.json) are not supported; save as one "
+         "model.safetensors");
   if (std::filesystem::exists(dir / "pytorch_model.bin"))
-    fail(dir.string(), ": only model.safetensors is supported, not pytorch_model.bin; convert it with transformers' "
-                       "save_pretrained(dir, safe_serialization=True)");
+    fail(dir.string(),
+         ": only model.safetensors is supported, not pytorch_model.bin; convert it with transformers' "
+         "save_pretrained(dir, safe_serialization=True)");
   fail(file.string(), ": no such file");
 }
 
@@ -123,7 +125,8 @@ void save_gpt(const std::filesystem::path& dir, const nn::GPT<T, B>& model, cons
     config.write(gpt2_config_json(model.config(), options.config, torch_dtype_name<T>()).dump(2) + "\n");
 
     std::vector<AtomicFile> tokenizer;
-    for (const auto& [source, name] : {std::pair{options.vocab_json, "vocab.json"}, std::pair{options.merges_txt, "merges.txt"}}) {
+    for (const auto& [source, name] :
+         {std::pair{options.vocab_json, "vocab.json"}, std::pair{options.merges_txt, "merges.txt"}}) {
       if (source.empty()) continue;
       const std::string bytes = checkpoint_detail::read_whole_file(source);
       tokenizer.emplace_back(dir / name).write(bytes);
@@ -192,7 +195,8 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model) 
   std::vector<T> host(static_cast<std::size_t>(layout.size()), T(0));
   for (std::size_t i = 0; i < params.size(); ++i) {
     check_tensor(*found[i], params[i]);
-    reader.read_into(*found[i], std::span<T>(host.data() + params[i].offset, static_cast<std::size_t>(params[i].shape.numel())));
+    reader.read_into(*found[i],
+                     std::span<T>(host.data() + params[i].offset, static_cast<std::size_t>(params[i].shape.numel())));
   }
   if (lm_head) {  // transformers ties it to wte; a different head is another model
     const nn::ParameterInfo& wte = layout.at("wte.weight");

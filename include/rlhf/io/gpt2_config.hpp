@@ -125,7 +125,8 @@ inline nn::GPTConfig parse_gpt2_config(const nlohmann::json& j, const std::strin
     const std::string act = v->get<std::string>();
     // Both are GPT-2's tanh approximation of GELU (transformers' NewGELU and PyTorch's tanh GELU).
     if (act != "gelu_new" && act != "gelu_pytorch_tanh")
-      bad("field 'activation_function' is \"", act, "\": not supported (rlhf::nn::GPT implements GPT-2's tanh GELU, "
+      bad("field 'activation_function' is \"", act,
+          "\": not supported (rlhf::nn::GPT implements GPT-2's tanh GELU, "
           "\"gelu_new\")");
   }
   if (const nlohmann::json* v = field("n_inner"); v && !v->is_null()) {

@@ -188,8 +188,7 @@ class SafetensorsReader {
     if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, std::int32_t> ||
                   std::is_same_v<T, std::int64_t> || std::is_same_v<T, std::uint8_t>)
       return dtype_of<T>();
-    else
-      return std::nullopt;
+    else return std::nullopt;
   }
 
   void read_exactly(std::uint64_t offset, void* dst, std::uint64_t bytes) {
@@ -235,7 +234,9 @@ class SafetensorsReader {
 
   void parse_header(const std::string& header) {
     // The reference rejects a header that does not start with '{' (trailing spaces pad it).
-    if (header.empty() || header.front() != '{') bad("header is not a JSON object (it starts with ", header.empty() ? std::string("nothing") : "'" + header.substr(0, 1) + "'", ")");
+    if (header.empty() || header.front() != '{')
+      bad("header is not a JSON object (it starts with ",
+          header.empty() ? std::string("nothing") : "'" + header.substr(0, 1) + "'", ")");
     // nlohmann keeps the last of duplicate keys; a duplicated tensor name must be an error.
     std::set<std::string> names;
     std::string duplicate;
@@ -383,14 +384,17 @@ inline void write_safetensors(AtomicFile& out, std::span<const TensorToWrite> te
       fail("safetensors ", out.target().string(), ": tensor name '", t.name, "' is used twice or reserved");
     for (std::int64_t d : t.shape)
       if (d < 0) fail("safetensors ", out.target().string(), ": tensor '", t.name, "' has a negative dimension");
-    if (t.bytes() > 0 && t.data == nullptr) fail("safetensors ", out.target().string(), ": tensor '", t.name, "' has no data");
-    header[t.name] = {{"dtype", to_string(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes()}}};
+    if (t.bytes() > 0 && t.data == nullptr)
+      fail("safetensors ", out.target().string(), ": tensor '", t.name, "' has no data");
+    header[t.name] = {
+        {"dtype", to_string(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes()}}};
     offset += t.bytes();
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   std::array<unsigned char, 8> len{};
-  for (std::size_t i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i)
+    len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
   out.write(len.data(), len.size());
   out.write(text);
   for (const TensorToWrite& t : tensors) out.write(t.data, t.bytes());

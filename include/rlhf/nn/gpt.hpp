@@ -103,6 +103,9 @@ class GPT {
     return acts_.logits;
   }
 
+  // The logits [B·T, V] the last head call (logits, lm_loss, logprobs) computed; no recompute.
+  View<const T, B> last_logits() const { return acts_.logits; }
+
   // Mean cross-entropy of next-token targets [B, T] over positions where mask [B, T] is nonzero
   // (mask absent: every position). Targets at masked positions are not read.
   T lm_loss(In<std::int32_t, B> targets, In<T, B> mask = {}) {

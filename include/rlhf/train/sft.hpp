@@ -1,0 +1,259 @@
+#pragma once
+// Supervised fine-tuning (InstructGPT step 1): next-token cross-entropy on demonstrations, only
+// on the tokens the data marks (the completion of a {"prompt", "completion"} example, all of a
+// {"text"} one). AdamW with linear warmup and cosine decay, global gradient-norm clipping, and
+// gradient accumulation: a step of batch_size sequences runs in micro-batches whose gradients add
+// up to the gradient of the mean over all the step's loss tokens.
+//
+// State and resume: save() writes the model as a Hugging Face GPT-2 checkpoint plus
+// optimizer.safetensors (AdamW's moments) and trainer_state.json (step, data position, seed);
+// resume() restores all of it, and training continues bit-identically to a run that was never
+// interrupted (same machine and thread count): the data order is a pure function of the seed and
+// the data position, and nothing else is random.
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "rlhf/data/batch.hpp"
+#include "rlhf/data/sft_dataset.hpp"
+#include "rlhf/data/shuffle.hpp"
+#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/io/checkpoint.hpp"
+#include "rlhf/io/safetensors.hpp"
+#include "rlhf/nn/gpt.hpp"
+#include "rlhf/optim/adamw.hpp"
+#include "rlhf/optim/clip.hpp"
+#include "rlhf/optim/schedule.hpp"
+#include "rlhf/train/metrics_log.hpp"
+
+namespace rlhf::train {
+
+struct SFTConfig {
+  std::int64_t batch_size = 16;       // sequences per optimizer step
+  std::int64_t micro_batch_size = 0;  // sequences per forward/backward; 0: the whole batch
+  std::int64_t max_steps = 1000;
+  double learning_rate = 3e-4;
+  std::int64_t warmup_steps = 50;
+  double min_lr_ratio = 0.1;
+  optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.1};
+  double max_grad_norm = 1.0;  // 0: no clipping
+  std::int64_t log_every = 10;
+  std::int64_t eval_every = 100;      // 0: evaluate only at the end
+  std::int64_t eval_max_batches = 0;  // 0: the whole validation set
+  std::uint64_t seed = 0;
+
+  void validate() const {
+    if (batch_size <= 0) fail("SFTConfig: batch_size must be positive, got ", batch_size);
+    if (micro_batch_size < 0 || micro_batch_size > batch_size)
+      fail("SFTConfig: micro_batch_size must lie in [0, batch_size = ", batch_size, "], got ", micro_batch_size);
+    if (max_steps <= 0) fail("SFTConfig: max_steps must be positive, got ", max_steps);
+    if (log_every <= 0) fail("SFTConfig: log_every must be positive, got ", log_every);
+    if (eval_every < 0) fail("SFTConfig: eval_every must be >= 0, got ", eval_every);
+    schedule().validate();
+  }
+  optim::WarmupCosine schedule() const {
+    return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};
+  }
+};
+
+struct SFTEvaluation {
+  double loss = 0;            // mean cross-entropy per loss token
+  double token_accuracy = 0;  // share of loss tokens whose most likely next token is right
+  std::int64_t tokens = 0;
+};
+
+template <class T, Backend B>
+class SFTTrainer {
+ public:
+  // The trainer keeps references to model and data: both must outlive it.
+  SFTTrainer(nn::GPT<T, B>& model, const data::SftDataset& dataset, data::DataSplit split, SFTConfig config)
+      : model_(model),
+        dataset_(dataset),
+        split_(std::move(split)),
+        config_(config),
+        optimizer_(model.layout(), config.adamw, model.backend()),
+        sampler_(split_.train, config.seed) {
+    config_.validate();
+    if (split_.train.empty()) fail("SFTTrainer: no training examples");
+    if (dataset.max_length() > model.config().n_positions)
+      fail("SFTTrainer: examples of up to ", dataset.max_length(), " tokens do not fit the context of ",
+           model.config().n_positions);
+  }
+
+  std::int64_t step_count() const { return step_; }
+  const SFTConfig& config() const { return config_; }
+  data::DataPosition data_position() const { return sampler_.position(); }
+
+  // One optimizer step; returns its metrics (TRL's names where they exist).
+  nlohmann::json step() {
+    const auto start = std::chrono::steady_clock::now();
+    sampler_.next(config_.batch_size, batch_indices_);
+    const std::int64_t micro = config_.micro_batch_size > 0 ? config_.micro_batch_size : config_.batch_size;
+    // The loss tokens of the whole step: each micro-batch's mean is weighted by its share.
+    std::int64_t step_tokens = 0, all_tokens = 0;
+    for (std::int64_t i : batch_indices_) {
+      const data::SftExample& e = dataset_[i];
+      step_tokens += e.targets();
+      all_tokens += static_cast<std::int64_t>(e.tokens.size());
+    }
+    if (step_tokens == 0) fail("SFTTrainer: step ", step_, " has no loss tokens");
+    model_.zero_grad();
+    double loss = 0;
+    for (std::size_t m0 = 0; m0 < batch_indices_.size(); m0 += std::size_t(micro)) {
+      const std::size_t m1 = std::min(batch_indices_.size(), m0 + std::size_t(micro));
+      const auto& batch = fill(std::span(batch_indices_).subspan(m0, m1 - m0));
+      const double share = double(batch.loss_tokens) / double(step_tokens);
+      if (batch.loss_tokens == 0) continue;
+      model_.forward(batch.ids, {}, batch.key_mask);
+      const T micro_loss = model_.lm_loss(batch.targets, batch.loss_mask);
+      if (!std::isfinite(double(micro_loss)))
+        fail("SFTTrainer: the loss is ", micro_loss, " at step ", step_, " (learning rate too high, or bad data?)");
+      loss += share * double(micro_loss);
+      model_.backward_lm_loss(T(share));
+    }
+    const double grad_norm = optim::clip_grad_norm(model_.backend(), model_.gradients().view(), config_.max_grad_norm);
+    const double lr = config_.schedule()(step_);
+    optimizer_.step(model_.parameters().view(), model_.gradients(), lr);
+    ++step_;
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {{"step", step_},
+            {"train/loss", loss},
+            {"train/learning_rate", lr},
+            {"train/grad_norm", grad_norm},
+            {"train/tokens_per_second", double(all_tokens) / seconds},
+            {"train/epoch", double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
+  }
+
+  // Loss and token accuracy over the validation examples (or the first eval_max_batches batches).
+  SFTEvaluation evaluate() {
+    SFTEvaluation ev;
+    const std::vector<std::int64_t>& val = split_.validation;
+    const auto micro = static_cast<std::size_t>(config_.micro_batch_size > 0 ? config_.micro_batch_size : config_.batch_size);
+    double loss_sum = 0;
+    std::int64_t right = 0, batches = 0;
+    std::vector<T> logits;
+    for (std::size_t m0 = 0; m0 < val.size(); m0 += micro) {
+      if (config_.eval_max_batches > 0 && batches++ >= config_.eval_max_batches) break;
+      const std::size_t m1 = std::min(val.size(), m0 + micro);
+      const auto& batch = fill(std::span(val).subspan(m0, m1 - m0));
+      if (batch.loss_tokens == 0) continue;
+      model_.forward(batch.ids, {}, batch.key_mask);
+      loss_sum += double(model_.lm_loss(batch.targets, batch.loss_mask)) * double(batch.loss_tokens);
+      ev.tokens += batch.loss_tokens;
+      right += correct_predictions(batch, logits);
+    }
+    if (ev.tokens > 0) {
+      ev.loss = loss_sum / double(ev.tokens);
+      ev.token_accuracy = double(right) / double(ev.tokens);
+    }
+    return ev;
+  }
+
+  // Runs to max_steps: a progress line and a metrics record every log_every steps, an
+  // evaluation every eval_every steps and at the end, and on_checkpoint(step) after each
+  // evaluation (to save, for example).
+  template <class OnCheckpoint>
+  SFTEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout) {
+    SFTEvaluation last;
+    while (step_ < config_.max_steps) {
+      nlohmann::json record = step();
+      const bool eval_now = step_ == config_.max_steps || (config_.eval_every > 0 && step_ % config_.eval_every == 0);
+      if (eval_now && !split_.validation.empty()) {
+        last = evaluate();
+        record["eval/loss"] = last.loss;
+        record["eval/token_accuracy"] = last.token_accuracy;
+      }
+      if (eval_now || step_ % config_.log_every == 0 || step_ == 1) {
+        log.write(record);
+        if (progress) std::fprintf(progress, "%s\n", progress_line(record).c_str()), std::fflush(progress);
+      }
+      if (eval_now) on_checkpoint(step_);
+    }
+    return last;
+  }
+
+  // The model as a Hugging Face GPT-2 checkpoint, plus the training state beside it.
+  void save(const std::filesystem::path& dir, const io::SaveOptions& options = {}) {
+    io::save_gpt(dir, model_, options);
+    const auto m = optimizer_.first_moment().to_vector(), v = optimizer_.second_moment().to_vector();
+    const std::vector<std::int64_t> shape{static_cast<std::int64_t>(m.size())};
+    const std::vector<io::TensorToWrite> tensors{io::TensorToWrite::of<T>("exp_avg", shape, m),
+                                                 io::TensorToWrite::of<T>("exp_avg_sq", shape, v)};
+    io::write_safetensors(dir / "optimizer.safetensors", tensors, {});
+    const nlohmann::json state{{"step", step_},
+                               {"optimizer_steps", optimizer_.steps()},
+                               {"data_epoch", sampler_.position().epoch},
+                               {"data_index", sampler_.position().index},
+                               {"seed", config_.seed},
+                               {"train_examples", split_.train.size()},
+                               {"validation_examples", split_.validation.size()}};
+    io::write_file_atomically(dir / "trainer_state.json", state.dump(1) + "\n");
+  }
+
+  // Restores what save() wrote: weights, AdamW moments and step, data position.
+  void resume(const std::filesystem::path& dir) {
+    const std::filesystem::path state_file = dir / "trainer_state.json";
+    std::ifstream in(state_file);
+    if (!in) fail("cannot open ", state_file.string());
+    nlohmann::json state;
+    try {
+      state = nlohmann::json::parse(in);
+      for (const char* field : {"step", "optimizer_steps", "data_epoch", "data_index", "seed", "train_examples"})
+        if (!state.contains(field) || !state[field].is_number_integer())
+          fail(state_file.string(), ": missing or non-integer field \"", field, "\"");
+    } catch (const nlohmann::json::exception& e) {
+      fail(state_file.string(), ": malformed JSON: ", e.what());
+    }
+    if (state["seed"].get<std::uint64_t>() != config_.seed || state["train_examples"].get<std::size_t>() != split_.train.size())
+      fail(state_file.string(), ": saved with seed ", state["seed"].get<std::uint64_t>(), " and ",
+           state["train_examples"].get<std::size_t>(), " training examples; this run has seed ", config_.seed, " and ",
+           split_.train.size(), " (resume with the same data and seed)");
+    io::load_weights(dir, model_);
+    io::SafetensorsReader moments(dir / "optimizer.safetensors");
+    for (auto [name, moment] : {std::pair{"exp_avg", &optimizer_.first_moment()}, std::pair{"exp_avg_sq", &optimizer_.second_moment()}}) {
+      const std::vector<T> values = moments.read<T>(name);
+      if (static_cast<std::int64_t>(values.size()) != moment->numel())
+        fail(moments.path().string(), ": tensor '", name, "' has ", values.size(), " elements, the model's optimizer ",
+             moment->numel());
+      B::copy_from_host(moment->data(), values.data(), moment->bytes());
+    }
+    optimizer_.set_steps(state["optimizer_steps"].get<std::int64_t>());
+    step_ = state["step"].get<std::int64_t>();
+    sampler_ = data::EpochSampler(split_.train, config_.seed,
+                                  {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
+  }
+
+ private:
+  const data::TokenBatch<T>& fill(std::span<const std::int64_t> indices) {
+    return batcher_.fill(static_cast<std::int64_t>(indices.size()),
+                         [&](std::int64_t b) { return dataset_[indices[std::size_t(b)]].sequence(); });
+  }
+
+  // Loss tokens of the last lm_loss whose argmax logit is the target.
+  std::int64_t correct_predictions(const data::TokenBatch<T>& batch, std::vector<T>& logits) {
+    const View<const T, B> device = model_.last_logits();
+    logits.resize(static_cast<std::size_t>(device.numel()));
+    B::copy_to_host(logits.data(), device.data(), device.bytes());
+    const std::int64_t V = device.size(1);
+    std::int64_t right = 0;
+    for (std::int64_t n = 0; n < batch.ids.numel(); ++n) {
+      if (batch.loss_mask.data()[n] == T(0)) continue;
+      const T* row = logits.data() + n * V;
+      right += std::max_element(row, row + V) - row == batch.targets.data()[n];
+    }
+    return right;
+  }
+
+  nn::GPT<T, B>& model_;
+  const data::SftDataset& dataset_;
+  data::DataSplit split_;
+  SFTConfig config_;
+  optim::AdamW<T, B> optimizer_;
+  data::EpochSampler sampler_;
+  data::Batcher<T> batcher_;
+  std::vector<std::int64_t> batch_indices_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace rlhf::train
