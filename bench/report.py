@@ -20,7 +20,7 @@ import sys
 
 def load_gbench(path, clock="real"):
     """name -> {"flops": FLOP/s or None, "bytes": bytes/s or None, "time": seconds}, in run order."""
-    if not os.path.exists(path):
+    if not os.path.exists(path) or os.path.getsize(path) == 0:  # absent, or FILTER matched nothing
         return {}, {}
     with open(path) as f:
         doc = json.load(f)
@@ -109,6 +109,10 @@ def main():
         sys.exit(f"report.py: no results in {d}/bench_kernels.json")
 
     lines = []
+    ctx_path = os.path.join(d, "context.txt")  # written by run.sh: date, CPU, load at each stage
+    if os.path.exists(ctx_path):
+        with open(ctx_path) as f:
+            lines.append("Run: " + "; ".join(line.strip() for line in f if line.strip()) + ".")
     if ctx:
         lines.append(f"Machine: {ctx.get('num_cpus', '?')} CPUs at {ctx.get('mhz_per_cpu', '?')} MHz, "
                      f"load average {', '.join(f'{x:.2f}' for x in ctx.get('load_avg', []))} at start; "

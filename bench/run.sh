@@ -11,7 +11,8 @@
 #     THREADS=2        OpenMP and OpenBLAS threads for our binaries, torch.set_num_threads for the peer
 #     REPS=3           Google Benchmark repetitions (the table shows the median)
 #     MIN_TIME=0.5     seconds per benchmark run (C++) and per op (PyTorch)
-#     FILTER=regex     only benchmarks whose name matches (C++ regex; the peer gets no filter)
+#     FILTER=regex     only benchmarks whose name matches (Google Benchmark's regex; the peer applies
+#                      it with Python's re.search, the same for simple patterns such as 'qkv|gelu')
 #     PYTHON=/usr/bin/python3   interpreter with torch (Debian's python3-torch 1.13)
 #     SKIP_TORCH=1     no PyTorch peer (the table then has no PyTorch column values)
 #     CLOCK=real       real: wall-clock rates (the default, and what to quote). cpu: rates over CPU
@@ -59,6 +60,7 @@ gbench() {  # binary name
   local bin="$bindir/$1"
   [[ -x "$bin" ]] || return 0
   echo "== $1" >&2
+  echo "load before $1: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/context.txt"
   # Random interleaving runs the repetitions of all benchmarks in a shuffled order, so that a burst
   # of load on a shared machine spreads over many benchmarks instead of sinking one.
   "$bin" --benchmark_filter="$filter" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
@@ -73,8 +75,9 @@ gbench bench_kernels_eigen
 
 if [[ "${SKIP_TORCH:-0}" != 1 ]]; then
   echo "== torch_peer ($python)" >&2
+  echo "load before torch_peer: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/context.txt"
   if "$python" -c "import torch" 2>/dev/null; then
-    "$python" "$here/torch_peer.py" --threads "$threads" --min-time "$min_time" --clock "$clock" --out "$out/torch_peer.json"
+    "$python" "$here/torch_peer.py" --threads "$threads" --min-time "$min_time" --filter "${FILTER:-}" --clock "$clock" --out "$out/torch_peer.json"
   else
     echo "run.sh: $python has no torch (Debian: apt-get install python3-torch); no PyTorch column" >&2
   fi

@@ -24,6 +24,7 @@ import json
 import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -187,7 +188,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     ap.add_argument("--min-time", type=float, default=0.5, help="seconds of timed repeats per op (default 0.5)")
-    ap.add_argument("--filter", default="", help="only ops whose name contains this substring")
+    ap.add_argument("--filter", default="", help="only ops whose name matches this regex (re.search), "
+                                                 "like Google Benchmark's --benchmark_filter")
     ap.add_argument("--clock", choices=("real", "cpu"), default="real",
                     help="real: time.perf_counter (default); cpu: time.process_time, the process's CPU time, "
                          "which shrugs off other load on the machine but is only a fair measure with --threads 1")
@@ -201,7 +203,7 @@ def main():
     gen = torch.Generator().manual_seed(0)
     results = []
     for name, flops, nbytes, fn in cases(gen):
-        if args.filter and args.filter not in name:
+        if args.filter and not re.search(args.filter, name):
             continue
         seconds, reps = timeit(fn, args.min_time, clock=clock)
         results.append({"name": name, "seconds": seconds, "reps": reps, "flops": flops, "bytes": nbytes})

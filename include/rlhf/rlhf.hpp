@@ -1,5 +1,5 @@
 #pragma once
-// rlhf++: the whole library.
+// rlhf++: the whole library (the CPU backend; include rlhf/backend/cuda.hpp for the CUDA one).
 #include "rlhf/version.hpp"
 #include "rlhf/core/error.hpp"
 #include "rlhf/core/shape.hpp"
@@ -7,9 +7,15 @@
 #include "rlhf/core/philox.hpp"
 #include "rlhf/backend/backend.hpp"
 #include "rlhf/backend/cpu.hpp"
-#include "rlhf/generate/generate.hpp"
 #include "rlhf/nn/gpt.hpp"
-#include "rlhf/io/checkpoint.hpp"
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"
+#include "rlhf/generate/generate.hpp"
+#include "rlhf/io/checkpoint.hpp"
+#include "rlhf/data/byte_tokenizer.hpp"
+#include "rlhf/data/gpt2_bpe.hpp"
+#include "rlhf/data/jsonl.hpp"
+#include "rlhf/data/sft_dataset.hpp"
+#include "rlhf/data/batch.hpp"
+#include "rlhf/train/sft.hpp"

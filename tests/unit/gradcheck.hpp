@@ -51,11 +51,13 @@ inline double norm(const std::vector<double>& v) {
   return std::sqrt(s);
 }
 
-// ||a - b||₂ / max(||a||₂, ||b||₂, tiny): 0 when both are zero (a gradient that must vanish).
+// ||a - b||₂ / max(||a||₂, ||b||₂, 1e-6): relative for real gradients; for a gradient that must
+// vanish (both norms below 1e-6) an absolute bound, since central differences of a constant
+// loss still carry round-off of about 1e-16 · |L| / eps.
 inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
   std::vector<double> diff(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) diff[i] = a[i] - b[i];
-  return norm(diff) / std::max({norm(a), norm(b), 1e-300});
+  return norm(diff) / std::max({norm(a), norm(b), 1e-6});
 }
 
 inline bool all_finite(const std::vector<double>& v) {

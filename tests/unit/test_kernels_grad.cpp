@@ -337,7 +337,8 @@ TEST_CASE("kernel grad edge: length 1 everywhere") {
           return dot(g, out);
         },
         [&](std::vector<GradView>& d) { rlhf::logprob_backward(cpu, d[0], g, logits, lse, targets, 0.7); });
-    CHECK(all_zero(out.to_vector()));
+    // Zero up to the last bit of a vectorised exp(0).
+    for (double v : out.to_vector()) CHECK(std::abs(v) < 1e-14);
     Tensor entropy({2});
     check_gradients(
         {{"logits", &logits}},
@@ -346,7 +347,7 @@ TEST_CASE("kernel grad edge: length 1 everywhere") {
           return dot(g, entropy);
         },
         [&](std::vector<GradView>& d) { rlhf::entropy_backward(cpu, d[0], g, logits, lse, entropy, 0.7); });
-    CHECK(all_zero(entropy.to_vector()));
+    for (double v : entropy.to_vector()) CHECK(std::abs(v) < 1e-14);
   }
 }
 
@@ -445,7 +446,7 @@ TEST_CASE("kernel grad edge: logits of +-1e4 give finite losses, log-probs, entr
     rlhf::softmax_forward(cpu, y.view(), logits);
     CHECK(all_finite(y));
     CHECK(y(0, 0) == doctest::Approx(1 / (1 + std::exp(-1.0))));
-    CHECK(y(0, 1) == 0.0);
+    CHECK(y(0, 1) < 1e-300);  // exp(-2e4): zero or a denormal
     rlhf::softmax_backward(cpu, dx.view(), g, y);
     CHECK(all_finite(dx));
   }

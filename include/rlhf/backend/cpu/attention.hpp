@@ -42,6 +42,7 @@ void attention_forward(const cpu&, View<T, cpu> out, View<T, cpu> att, In<T, cpu
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   check::optional_shape("attention_forward", "key_mask", key_mask, Shape{B, Tn});
   const T scale = T(1) / std::sqrt(T(D));
+  const BlasSingleThread blas_guard;
 #pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;
@@ -54,20 +55,20 @@ void attention_forward(const cpu&, View<T, cpu> out, View<T, cpu> att, In<T, cpu
     const T* mask = key_mask.present() ? key_mask.data() + b * Tn : nullptr;
     for (std::int64_t r0 = 0; r0 < Tn; r0 += attention_row_block) {
       const std::int64_t nr = std::min(attention_row_block, Tn - r0), r1 = r0 + nr;
-      P.block(r0, 0, nr, r1).noalias() = (Q.middleRows(r0, nr) * K.topRows(r1).transpose()) * scale;
+      // The scale rides on the GEMM's alpha: no temporary.
+      P.block(r0, 0, nr, r1).noalias() = (scale * Q.middleRows(r0, nr)) * K.topRows(r1).transpose();
       for (std::int64_t i = r0; i < r1; ++i) {
-        T* p = P.data() + i * Tn;
-        T m = -std::numeric_limits<T>::infinity();
-        for (std::int64_t j = 0; j <= i; ++j)
-          if (!mask || mask[j] != T(0)) m = std::max(m, p[j]);
-        T sum = 0;
-        for (std::int64_t j = 0; j <= i; ++j) {
-          p[j] = (!mask || mask[j] != T(0)) ? std::exp(p[j] - m) : T(0);
-          sum += p[j];
+        MutRowArray<T> p(P.data() + i * Tn, i + 1);  // the keys query i may see
+        if (mask) {
+          const RowArray<T> valid(mask, i + 1);
+          const T m = (valid != T(0)).select(p, -std::numeric_limits<T>::infinity()).maxCoeff();
+          p = (valid != T(0)).select((p - m).exp(), T(0));
+        } else {
+          p = (p - p.maxCoeff()).exp();
         }
-        const T inv = sum > T(0) ? T(1) / sum : T(0);  // no valid key: the row stays zero
-        for (std::int64_t j = 0; j <= i; ++j) p[j] *= inv;
-        std::fill(p + i + 1, p + Tn, T(0));
+        const T sum = p.sum();
+        p *= sum > T(0) ? T(1) / sum : T(0);  // no valid key: the row stays zero
+        std::fill(P.data() + i * Tn + i + 1, P.data() + (i + 1) * Tn, T(0));
       }
       O.middleRows(r0, nr).noalias() = P.block(r0, 0, nr, r1) * V.topRows(r1);
     }
@@ -86,6 +87,7 @@ void attention_backward(const cpu&, View<T, cpu> dqkv, View<T, cpu> datt, In<T, 
   check::same("attention_backward", "datt", datt, "att", att);
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   const T scale = T(1) / std::sqrt(T(D));
+  const BlasSingleThread blas_guard;
 #pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;
@@ -104,12 +106,11 @@ void attention_backward(const cpu&, View<T, cpu> dqkv, View<T, cpu> datt, In<T, 
       dV.topRows(r1).noalias() += P.block(r0, 0, nr, r1).transpose() * dO.middleRows(r0, nr);
       dS.block(r0, 0, nr, r1).noalias() = dO.middleRows(r0, nr) * V.topRows(r1).transpose();
       for (std::int64_t i = r0; i < r1; ++i) {
-        const T* p = P.data() + i * Tn;
-        T* d = dS.data() + i * Tn;
-        T dot = 0;
-        for (std::int64_t j = 0; j <= i; ++j) dot += p[j] * d[j];
-        for (std::int64_t j = 0; j <= i; ++j) d[j] = p[j] * (d[j] - dot) * scale;
-        std::fill(d + i + 1, d + r1, T(0));
+        const RowArray<T> p(P.data() + i * Tn, i + 1);
+        MutRowArray<T> d(dS.data() + i * Tn, i + 1);
+        const T dot = (p * d).sum();
+        d = p * (d - dot) * scale;
+        std::fill(dS.data() + i * Tn + i + 1, dS.data() + i * Tn + r1, T(0));
       }
       dQ.middleRows(r0, nr).noalias() += dS.block(r0, 0, nr, r1) * K.topRows(r1);
       dK.topRows(r1).noalias() += dS.block(r0, 0, nr, r1).transpose() * Q.middleRows(r0, nr);

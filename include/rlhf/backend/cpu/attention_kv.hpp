@@ -37,6 +37,7 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
   if (past < 0 || past + Tn > Tmax)
     fail(op, ": ", Tn, " new tokens after ", past, " cached ones exceed the cache of ", Tmax, " positions");
   const T scale = T(1) / std::sqrt(T(D));
+  const BlasSingleThread blas_guard;
 #pragma omp parallel if(B * H * Tn * (past + Tn) * D >= min_parallel_work)
   {
     Vec<T> scores(past + Tn);  // one per thread, sized once

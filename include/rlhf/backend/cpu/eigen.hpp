@@ -20,6 +20,12 @@ using MatMap = Eigen::Map<std::conditional_t<std::is_const_v<T>, const RowMajor<
 template <class T>
 using VecMap = Eigen::Map<std::conditional_t<std::is_const_v<T>, const Vec<T>, Vec<T>>>;
 
+// A contiguous run of values as an array, for coefficient-wise math (vectorised exp, tanh, sums).
+template <class T>
+using RowArray = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using MutRowArray = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+
 template <class T>
 MatMap<T> mat(T* p, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
   return MatMap<T>(p, rows, cols, Eigen::OuterStride<>(stride));

@@ -35,15 +35,12 @@ void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, 
   const T* B = b.data();
 #pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
-    const T* xi = x.data() + i * C;
-    T* oi = out.data() + i * C;
-    T m = 0;
-    for (std::int64_t j = 0; j < C; ++j) m += xi[j];
-    m /= C;
-    T v = 0;
-    for (std::int64_t j = 0; j < C; ++j) v += (xi[j] - m) * (xi[j] - m);
-    const T s = T(1) / std::sqrt(v / C + eps);
-    for (std::int64_t j = 0; j < C; ++j) oi[j] = (xi[j] - m) * s * W[j] + B[j];
+    // Eigen's reductions vectorise; a scalar `m += x[j]` chain does not (no reassociation).
+    const cpu_detail::RowArray<T> xi(x.data() + i * C, C);
+    const T m = xi.mean();
+    const T s = T(1) / std::sqrt((xi - m).square().mean() + eps);
+    cpu_detail::MutRowArray<T>(out.data() + i * C, C) =
+        (xi - m) * s * cpu_detail::RowArray<T>(W, C) + cpu_detail::RowArray<T>(B, C);
     mean.data()[i] = m;
     rstd.data()[i] = s;
   }
@@ -62,33 +59,24 @@ void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cp
   // dx rows are independent; dw and db are reductions over rows, done per thread then summed.
 #pragma omp parallel if(N * C >= cpu_detail::min_parallel_work)
   {
-    cpu_detail::Vec<T> dw_local = cpu_detail::Vec<T>::Zero(C), db_local = cpu_detail::Vec<T>::Zero(C);
+    using Row = Eigen::Array<T, Eigen::Dynamic, 1>;
+    Row dw_local = Row::Zero(C), db_local = Row::Zero(C), xhat(C), g(C);  // per thread
+    const cpu_detail::RowArray<T> W(w.data(), C);
 #pragma omp for schedule(static)
     for (std::int64_t i = 0; i < N; ++i) {
-      const T* xi = x.data() + i * C;
-      const T* gi = dout.data() + i * C;
-      T* dxi = dx.data() + i * C;
-      const T m = mean.data()[i], s = rstd.data()[i];
-      T g_mean = 0, gx_mean = 0;
-      for (std::int64_t j = 0; j < C; ++j) {
-        const T xhat = (xi[j] - m) * s;
-        const T g = gi[j] * w.data()[j];
-        g_mean += g;
-        gx_mean += g * xhat;
-        dw_local[j] += gi[j] * xhat;
-        db_local[j] += gi[j];
-      }
-      g_mean /= C;
-      gx_mean /= C;
-      for (std::int64_t j = 0; j < C; ++j) {
-        const T xhat = (xi[j] - m) * s;
-        dxi[j] += s * (gi[j] * w.data()[j] - g_mean - xhat * gx_mean);
-      }
+      const cpu_detail::RowArray<T> xi(x.data() + i * C, C), gi(dout.data() + i * C, C);
+      const T s = rstd.data()[i];
+      xhat = (xi - mean.data()[i]) * s;
+      g = gi * W;
+      const T g_mean = g.mean(), gx_mean = (g * xhat).mean();
+      dw_local += gi * xhat;
+      db_local += gi;
+      cpu_detail::MutRowArray<T>(dx.data() + i * C, C) += s * (g - g_mean - xhat * gx_mean);
     }
 #pragma omp critical(rlhf_layernorm_backward)
     {
-      cpu_detail::vec(dw) += dw_local;
-      cpu_detail::vec(db) += db_local;
+      cpu_detail::MutRowArray<T>(dw.data(), C) += dw_local;
+      cpu_detail::MutRowArray<T>(db.data(), C) += db_local;
     }
   }
 }

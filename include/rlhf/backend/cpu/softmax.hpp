@@ -17,13 +17,10 @@ void softmax_forward(const cpu&, View<T, cpu> out, In<T, cpu> x) {
   const std::int64_t N = C ? x.numel() / C : 0;
 #pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
-    const T* xi = x.data() + i * C;
-    T* yi = out.data() + i * C;
-    const T m = *std::max_element(xi, xi + C);
-    T sum = 0;
-    for (std::int64_t j = 0; j < C; ++j) sum += (yi[j] = std::exp(xi[j] - m));
-    const T inv = T(1) / sum;
-    for (std::int64_t j = 0; j < C; ++j) yi[j] *= inv;
+    const cpu_detail::RowArray<T> xi(x.data() + i * C, C);
+    cpu_detail::MutRowArray<T> yi(out.data() + i * C, C);
+    yi = (xi - xi.maxCoeff()).exp();
+    yi /= yi.sum();
   }
 }
 
@@ -37,12 +34,8 @@ void softmax_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> y
   const std::int64_t N = C ? y.numel() / C : 0;
 #pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
-    const T* yi = y.data() + i * C;
-    const T* gi = dout.data() + i * C;
-    T dot = 0;
-    for (std::int64_t j = 0; j < C; ++j) dot += yi[j] * gi[j];
-    T* dxi = dx.data() + i * C;
-    for (std::int64_t j = 0; j < C; ++j) dxi[j] += yi[j] * (gi[j] - dot);
+    const cpu_detail::RowArray<T> yi(y.data() + i * C, C), gi(dout.data() + i * C, C);
+    cpu_detail::MutRowArray<T>(dx.data() + i * C, C) += yi * (gi - (yi * gi).sum());
   }
 }
 

@@ -10,11 +10,6 @@
 
 namespace rlhf::cpu_detail {
 
-template <class T>
-using RowArray = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
-using MutRowArray = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-
 // log Σ_v exp(z_v / τ), shifted by the maximum so ±1e4 logits stay finite.
 template <class T>
 T row_logsumexp(const T* z, std::int64_t V, T inv_temperature) {

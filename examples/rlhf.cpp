@@ -1,0 +1,559 @@
+// rlhf: the command-line tool. Subcommands (each with --help):
+//   rlhf init      a new GPT-2-initialised model from a JSON config -> checkpoint directory
+//   rlhf sft       supervised fine-tuning on TRL-format JSONL -> checkpoints + metrics.jsonl
+//   rlhf generate  sampled completions of prompts, printed as JSONL
+//   rlhf logprobs  per-token log-probs of JSONL texts under a checkpoint, printed as JSONL
+//   rlhf tokenize  token ids of a text (and the round trip)
+// Errors: one line "rlhf: <message>" on stderr and exit code 1; command-line usage errors exit
+// with CLI11's codes. Outputs are complete or absent: checkpoints and metrics are written
+// atomically by the library, and JSONL on stdout is printed only once every record succeeded.
+// See docs/cli.md.
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "rlhf/rlhf.hpp"
+#include "rlhf/train/metrics_log.hpp"
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using rlhf::fail;
+using T = float;
+using Model = rlhf::nn::GPT<T, rlhf::cpu>;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Tokenizers: the byte tokenizer or GPT-2's BPE, behind one interface (the Tokenizer concept).
+
+class AnyTokenizer {
+ public:
+  static AnyTokenizer bytes() {
+    AnyTokenizer t;
+    t.byte_ = std::make_unique<rlhf::data::ByteTokenizer>();
+    return t;
+  }
+  static AnyTokenizer bpe(const fs::path& dir) {
+    for (const char* f : {"vocab.json", "merges.txt"})
+      if (!fs::exists(dir / f)) fail((dir / f).string(), ": no such file (GPT-2 BPE needs vocab.json and merges.txt)");
+    AnyTokenizer t;
+    t.bpe_ = std::make_unique<rlhf::data::Gpt2Tokenizer>(rlhf::data::Gpt2Tokenizer::load(dir));
+    t.dir_ = dir;
+    return t;
+  }
+  // "bytes" or "gpt2:DIR".
+  static AnyTokenizer parse(const std::string& spec) {
+    if (spec == "bytes") return bytes();
+    if (spec.starts_with("gpt2:") && spec.size() > 5) return bpe(spec.substr(5));
+    fail("--tokenizer: expected \"bytes\" or \"gpt2:DIR\", got \"", spec, "\"");
+  }
+  // The tokenizer of a checkpoint: BPE when it holds vocab.json + merges.txt, else the byte
+  // tokenizer when the vocabulary has 257 tokens.
+  static AnyTokenizer of_model(const fs::path& dir, std::int64_t model_vocab) {
+    const bool has_vocab = fs::exists(dir / "vocab.json"), has_merges = fs::exists(dir / "merges.txt");
+    if (has_vocab || has_merges) {
+      AnyTokenizer t = bpe(dir);
+      if (t.vocab_size() > model_vocab)
+        fail(dir.string(), ": the tokenizer has ", t.vocab_size(), " tokens, more than the model's vocab_size ",
+             model_vocab);
+      return t;
+    }
+    const std::int64_t byte_vocab = rlhf::data::ByteTokenizer().vocab_size();
+    if (model_vocab != byte_vocab)
+      fail(dir.string(), ": no tokenizer files (vocab.json, merges.txt) and vocab_size ", model_vocab,
+           " is not the byte tokenizer's ", byte_vocab);
+    return bytes();
+  }
+
+  std::vector<std::int32_t> encode(std::string_view text) const { return byte_ ? byte_->encode(text) : bpe_->encode(text); }
+  std::string decode(std::span<const std::int32_t> ids) const { return byte_ ? byte_->decode(ids) : bpe_->decode(ids); }
+  std::int32_t vocab_size() const { return byte_ ? byte_->vocab_size() : bpe_->vocab_size(); }
+  std::int32_t eos_id() const { return byte_ ? byte_->eos_id() : bpe_->eos_id(); }
+  bool is_bpe() const { return bpe_ != nullptr; }
+  const fs::path& dir() const { return dir_; }  // BPE: where vocab.json and merges.txt are
+
+  // The checkpoint options that carry this tokenizer along.
+  rlhf::io::SaveOptions save_options() const {
+    rlhf::io::SaveOptions o;
+    o.config.eos_token_id = o.config.bos_token_id = eos_id();
+    if (bpe_) {
+      o.vocab_json = dir_ / "vocab.json";
+      o.merges_txt = dir_ / "merges.txt";
+    }
+    return o;
+  }
+
+ private:
+  std::unique_ptr<rlhf::data::ByteTokenizer> byte_;
+  std::unique_ptr<rlhf::data::Gpt2Tokenizer> bpe_;
+  fs::path dir_;
+};
+static_assert(rlhf::data::Tokenizer<AnyTokenizer>);
+
+struct Loaded {
+  std::unique_ptr<Model> model;
+  AnyTokenizer tokenizer;
+};
+
+Loaded load_model(const fs::path& dir) {
+  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  Loaded l{rlhf::io::load_gpt<T>(dir), {}};
+  l.tokenizer = AnyTokenizer::of_model(dir, l.model->config().vocab_size);
+  return l;
+}
+
+void require_file(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) fail(file.string(), ": no such file");
+  if (fs::is_directory(file, ec)) fail(file.string(), ": is a directory, expected a file");
+}
+
+std::string read_text_file(const fs::path& file) {
+  require_file(file);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail(file.string(), ": cannot open the file");
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Compact JSON, keys in the order written; invalid UTF-8 (sampled bytes can be) as U+FFFD.
+using ordered = nlohmann::ordered_json;
+std::string dump(const ordered& j) { return j.dump(-1, ' ', false, ordered::error_handler_t::replace); }
+
+// Prints whole output at once, after everything succeeded.
+void print_all(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+  if (std::ferror(stdout)) fail("cannot write to standard output");
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf init
+
+struct InitArgs {
+  std::string config, out, tokenizer = "bytes";
+  std::uint64_t seed = 0;
+  bool force = false;
+};
+
+// The config file: GPT2Config's fields (as transformers writes them, or just the architecture).
+// Unknown fields are errors, so that a typo ("n_embed") is not silently replaced by a default.
+rlhf::nn::GPTConfig read_init_config(const fs::path& file, rlhf::io::Gpt2ConfigExtras& extras) {
+  const std::string text = read_text_file(file);
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    fail(file.string(), ": not valid JSON: ", rlhf::data::detail::json_error_message(e));
+  }
+  if (!j.is_object()) fail(file.string(), ": expected a JSON object, got ", j.type_name());
+  std::set<std::string> known;
+  const json defaults = rlhf::io::gpt2_config_json(rlhf::nn::GPTConfig{});
+  for (const auto& [key, value] : defaults.items()) known.insert(key);
+  for (const char* k : {"transformers_version", "add_cross_attention", "_name_or_path", "task_specific_params"})
+    known.insert(k);
+  for (const auto& [key, value] : j.items())
+    if (!known.contains(key)) fail(file.string(), ": unknown field '", key, "'");
+  const rlhf::nn::GPTConfig c = rlhf::io::parse_gpt2_config(j, file.string());
+  for (auto [name, slot] : {std::pair{"bos_token_id", &extras.bos_token_id}, std::pair{"eos_token_id", &extras.eos_token_id}}) {
+    if (!j.contains(name) || j[name].is_null()) continue;
+    if (!j[name].is_number_integer()) fail(file.string(), ": field '", name, "' must be an integer");
+    *slot = j[name].get<std::int64_t>();
+    if (*slot < 0 || *slot >= c.vocab_size)
+      fail(file.string(), ": field '", name, "' is ", *slot, ", outside the vocabulary [0, ", c.vocab_size, ")");
+  }
+  return c;
+}
+
+int run_init(const InitArgs& a) {
+  rlhf::io::Gpt2ConfigExtras extras;
+  const rlhf::nn::GPTConfig config = read_init_config(a.config, extras);
+  const AnyTokenizer tok = AnyTokenizer::parse(a.tokenizer);
+  if (!tok.is_bpe() && config.vocab_size != tok.vocab_size())
+    fail(a.config, ": field 'vocab_size' is ", config.vocab_size, ", but the byte tokenizer has ", tok.vocab_size(),
+         " tokens (256 bytes + <|endoftext|>): set vocab_size to ", tok.vocab_size());
+  if (tok.is_bpe() && config.vocab_size < tok.vocab_size())
+    fail(a.config, ": field 'vocab_size' is ", config.vocab_size, ", but the tokenizer in ", tok.dir().string(),
+         " has ", tok.vocab_size(), " tokens");
+  const fs::path out = a.out;
+  if (!a.force && fs::exists(out / rlhf::io::config_file_name))
+    fail(out.string(), ": already holds a checkpoint (config.json); use --force to overwrite it");
+  Model model(config);
+  model.init_weights(a.seed);
+  rlhf::io::SaveOptions options = tok.save_options();
+  if (extras.bos_token_id >= 0) options.config.bos_token_id = extras.bos_token_id;
+  if (extras.eos_token_id >= 0) options.config.eos_token_id = extras.eos_token_id;
+  rlhf::io::save_gpt(out, model, options);
+  std::printf("wrote %s: GPT-2 with vocab_size %lld, n_positions %lld, n_embd %lld, n_layer %lld, n_head %lld "
+              "(%lld parameters), %s tokenizer, seed %llu\n",
+              out.string().c_str(), (long long)config.vocab_size, (long long)config.n_positions,
+              (long long)config.n_embd, (long long)config.n_layer, (long long)config.n_head,
+              (long long)model.layout().size(), tok.is_bpe() ? "GPT-2 BPE" : "byte", (unsigned long long)a.seed);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf sft
+
+struct SftArgs {
+  std::string model, data, out;
+  rlhf::train::SFTConfig cfg;
+  std::int64_t max_length = 0;  // 0: the model's context
+  double val_fraction = 0.05;
+  bool resume = false;
+};
+
+int run_sft(SftArgs a) {
+  require_file(a.data);
+  Loaded l = load_model(a.model);
+  const std::int64_t context = l.model->config().n_positions;
+  if (a.max_length == 0) a.max_length = context;
+  if (a.max_length < 2 || a.max_length > context)
+    fail("--max-length ", a.max_length, " must lie in [2, ", context, "] (the model's context)");
+  const rlhf::data::SftDataset dataset = rlhf::data::load_sft_jsonl(a.data, l.tokenizer, a.max_length);
+  std::printf("%s: %s\n", a.data.c_str(), dataset.summary().c_str());
+  const rlhf::data::DataSplit split = rlhf::data::split_train_validation(
+      dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
+  std::printf("%zu training, %zu validation examples\n", split.train.size(), split.validation.size());
+  rlhf::train::SFTTrainer<T, rlhf::cpu> trainer(*l.model, dataset, split, a.cfg);
+  const fs::path out = a.out;
+  if (a.resume) {
+    if (!fs::exists(out / "trainer_state.json"))
+      fail((out / "trainer_state.json").string(), ": no such file (nothing to --resume)");
+    trainer.resume(out);
+    std::printf("resumed from %s at step %lld\n", out.string().c_str(), (long long)trainer.step_count());
+  } else if (fs::exists(out / "trainer_state.json")) {
+    fail(out.string(), ": already holds a training run (trainer_state.json); use --resume to continue it");
+  }
+  if (trainer.step_count() >= a.cfg.max_steps) {
+    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(),
+                (long long)a.cfg.max_steps);
+    return 0;
+  }
+  // Created only now that model, data and state are known good: a failing run leaves no output.
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::io::SaveOptions options = l.tokenizer.save_options();
+  const rlhf::train::SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
+    trainer.save(out, options);
+    std::printf("saved %s at step %lld\n", out.string().c_str(), (long long)step);
+    std::fflush(stdout);
+  });
+  if (last.tokens > 0)
+    std::printf("final validation loss %.4f, token accuracy %.4f\n", last.loss, last.token_accuracy);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf generate
+
+struct GenerateArgs {
+  std::string model, prompts_file;
+  std::vector<std::string> prompts;
+  std::int64_t max_new_tokens = 0;  // 0: 64, or what the context leaves
+  std::int64_t batch_size = 16;
+  rlhf::SamplingParams sampling;
+  std::uint64_t seed = 0;
+};
+
+int run_generate(GenerateArgs a) {
+  std::vector<std::string> texts = a.prompts;
+  if (!a.prompts_file.empty()) {
+    require_file(a.prompts_file);
+    rlhf::data::read_jsonl(fs::path(a.prompts_file), rlhf::data::JsonlFields{{"prompt"}},
+                           [&](const rlhf::data::JsonlRecord& r) {
+                             if (r.string("prompt").empty()) r.fail("field \"prompt\" is empty");
+                             texts.push_back(r.string("prompt"));
+                           });
+    if (texts.empty()) fail(a.prompts_file, ": no prompts");
+  }
+  a.sampling.validate();
+  if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
+  Loaded l = load_model(a.model);
+  const std::int64_t context = l.model->config().n_positions;
+  std::vector<std::vector<std::int32_t>> ids;
+  std::size_t longest = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    ids.push_back(l.tokenizer.encode(texts[i]));
+    if (ids.back().empty()) fail("prompt ", i + 1, " is empty");
+    if (std::int64_t(ids.back().size()) >= context)
+      fail("prompt ", i + 1, " has ", ids.back().size(), " tokens: it leaves no room in the context of ", context);
+    longest = std::max(longest, ids.back().size());
+  }
+  std::int64_t max_new = a.max_new_tokens;
+  if (max_new == 0) max_new = std::min<std::int64_t>(64, context - std::int64_t(longest));
+  if (max_new < 0) fail("--max-new-tokens must be positive, got ", max_new);
+
+  std::string output;
+  for (std::size_t b0 = 0; b0 < ids.size(); b0 += std::size_t(a.batch_size)) {
+    const std::size_t b1 = std::min(ids.size(), b0 + std::size_t(a.batch_size));
+    const std::vector<std::vector<std::int32_t>> batch(ids.begin() + std::ptrdiff_t(b0), ids.begin() + std::ptrdiff_t(b1));
+    rlhf::GenerationConfig g;
+    g.max_new_tokens = max_new;
+    g.sampling = a.sampling;
+    g.eos_id = l.tokenizer.eos_id();
+    g.seed = a.seed + b0;  // a different Philox seed per batch
+    const rlhf::Generation<T> gen = rlhf::generate(*l.model, batch, g);
+    const std::int64_t L = gen.tokens.shape()[1], P = gen.prompt_length;
+    const std::vector<std::int32_t> tokens = gen.tokens.to_vector();
+    const std::vector<T> logp = gen.logprobs.to_vector();
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const std::int64_t n = gen.response_lengths[r];
+      std::vector<std::int32_t> response(tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P),
+                                         tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P + n));
+      double sum = 0;
+      for (std::int64_t t = 0; t < n; ++t) sum += double(logp[std::size_t(std::int64_t(r) * L + P + t)]);
+      const bool stopped = !response.empty() && response.back() == g.eos_id;
+      if (stopped) response.pop_back();
+      output += dump(ordered{{"prompt", texts[b0 + r]},
+                      {"completion", l.tokenizer.decode(response)},
+                      {"tokens", n},
+                      {"logprob", sum},
+                      {"finished", stopped}}) +
+                "\n";
+    }
+  }
+  print_all(output);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf logprobs
+
+struct LogprobsArgs {
+  std::string model, data;
+  double temperature = 1.0;
+};
+
+struct Scored {
+  std::vector<std::int32_t> ids;  // the whole sequence
+  std::size_t first = 1;          // first position whose log-prob is reported (>= 1)
+};
+
+int run_logprobs(const LogprobsArgs& a) {
+  if (!(a.temperature > 0) || !std::isfinite(a.temperature))
+    fail("--temperature must be positive, got ", a.temperature);
+  require_file(a.data);
+  Loaded l = load_model(a.model);
+  const std::int64_t context = l.model->config().n_positions, vocab = l.model->config().vocab_size;
+
+  // Read and check every record before computing anything.
+  std::vector<Scored> items;
+  const rlhf::data::JsonlFields fields{{}, {"text", "prompt", "completion", "tokens"}};
+  rlhf::data::read_jsonl(fs::path(a.data), fields, [&](const rlhf::data::JsonlRecord& r) {
+    const bool text = r.has("text"), pc = r.has("prompt") || r.has("completion"), toks = r.has("tokens");
+    if (int(text) + int(pc) + int(toks) != 1)
+      r.fail("expected one of {\"text\"}, {\"prompt\", \"completion\"} or {\"tokens\"}");
+    Scored s;
+    if (text) {
+      s.ids = l.tokenizer.encode(r.string("text"));
+    } else if (pc) {
+      if (!r.has("prompt")) r.fail("missing field \"prompt\"");
+      if (!r.has("completion")) r.fail("missing field \"completion\"");
+      s.ids = l.tokenizer.encode(r.string("prompt"));
+      s.first = std::max<std::size_t>(1, s.ids.size());
+      const std::vector<std::int32_t> c = l.tokenizer.encode(r.string("completion"));
+      if (c.empty()) r.fail("field \"completion\" is empty");
+      s.ids.insert(s.ids.end(), c.begin(), c.end());
+    } else {
+      const json& v = r.json()["tokens"];
+      if (!v.is_array()) r.fail("field \"tokens\" must be an array of token ids");
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_number_integer()) r.fail("field \"tokens\": element ", i, " is not an integer");
+        const std::int64_t id = v[i].get<std::int64_t>();
+        if (id < 0 || id >= vocab)
+          r.fail("field \"tokens\": token id ", id, " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
+        s.ids.push_back(std::int32_t(id));
+      }
+    }
+    if (s.ids.size() < 2) r.fail("needs at least 2 tokens (the first has no log-prob), got ", s.ids.size());
+    if (std::int64_t(s.ids.size()) > context)
+      r.fail("sequence of ", s.ids.size(), " tokens is longer than the model's context of ", context);
+    items.push_back(std::move(s));
+  });
+  if (items.empty()) fail(a.data, ": no records");
+
+  std::string output;
+  for (const Scored& s : items) {
+    const auto n = std::int64_t(s.ids.size());
+    std::vector<std::int32_t> targets(s.ids.begin() + 1, s.ids.end());
+    targets.push_back(0);  // after the last token: not reported
+    const rlhf::Tensor<std::int32_t, rlhf::cpu> ids_t(rlhf::Shape{1, n}, std::span<const std::int32_t>(s.ids));
+    const rlhf::Tensor<std::int32_t, rlhf::cpu> tgt_t(rlhf::Shape{1, n}, std::span<const std::int32_t>(targets));
+    rlhf::Tensor<T, rlhf::cpu> logp(rlhf::Shape{1, n});
+    l.model->forward(ids_t);
+    l.model->logprobs(logp.view(), tgt_t, T(a.temperature));
+    const std::vector<T> lp = logp.to_vector();
+    ordered tokens = ordered::array(), values = ordered::array();
+    double sum = 0;
+    for (std::size_t t = s.first; t < s.ids.size(); ++t) {  // the log-prob of ids[t] sits at position t - 1
+      tokens.push_back(s.ids[t]);
+      values.push_back(double(lp[t - 1]));
+      sum += double(lp[t - 1]);
+    }
+    output += dump(ordered{{"tokens", tokens}, {"logprobs", values}, {"sum", sum}}) + "\n";
+  }
+  print_all(output);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf tokenize
+
+struct TokenizeArgs {
+  std::string model, tokenizer, text, file, ids;
+  bool text_given = false, decode = false;
+};
+
+int run_tokenize(const TokenizeArgs& a) {
+  std::optional<AnyTokenizer> tok;
+  std::int64_t vocab = 0;
+  if (!a.model.empty()) {
+    const rlhf::nn::GPTConfig c = rlhf::io::read_config(a.model);
+    vocab = c.vocab_size;
+    tok = AnyTokenizer::of_model(a.model, vocab);
+  } else {
+    tok = AnyTokenizer::parse(a.tokenizer);
+    vocab = tok->vocab_size();
+  }
+  ordered out;
+  if (!a.ids.empty()) {  // decode a list of ids
+    json parsed;
+    try {
+      parsed = json::parse(a.ids);
+    } catch (const json::exception& e) {
+      fail("--ids: not a JSON array of token ids: ", rlhf::data::detail::json_error_message(e));
+    }
+    if (!parsed.is_array()) fail("--ids: expected a JSON array of token ids, got ", parsed.type_name());
+    std::vector<std::int32_t> ids;
+    for (std::size_t i = 0; i < parsed.size(); ++i) {
+      if (!parsed[i].is_number_integer()) fail("--ids: element ", i, " is not an integer");
+      const std::int64_t id = parsed[i].get<std::int64_t>();
+      if (id < 0 || id >= vocab) fail("--ids: token id ", id, " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
+      ids.push_back(std::int32_t(id));
+    }
+    out = {{"ids", ids}, {"text", tok->decode(ids)}};
+    print_all(dump(out) + "\n");
+    return 0;
+  }
+  const std::string text = a.text_given ? a.text : read_text_file(a.file);
+  const std::vector<std::int32_t> ids = tok->encode(text);
+  if (!a.decode) {
+    print_all(dump(ordered(ids)) + "\n");
+    return 0;
+  }
+  const std::string back = tok->decode(ids);
+  out = {{"ids", ids}, {"text", back}, {"round_trip", back == text}};
+  print_all(dump(out) + "\n");
+  if (back != text) fail("the decoded text differs from the input (no round trip)");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rlhf: GPT-2 models from initialisation through supervised fine-tuning (rlhf++ " RLHF_VERSION_STRING ")",
+               "rlhf"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", RLHF_VERSION_STRING);
+
+  InitArgs init;
+  CLI::App* c_init = app.add_subcommand("init", "A new GPT-2-initialised model from a JSON config -> checkpoint directory");
+  c_init->add_option("--config", init.config, "JSON config: GPT2Config fields (vocab_size, n_positions, n_embd, n_layer, n_head, ...)")->required();
+  c_init->add_option("--out", init.out, "Checkpoint directory to write (Hugging Face GPT-2 layout)")->required();
+  c_init->add_option("--seed", init.seed, "Seed of the initialisation")->capture_default_str();
+  c_init->add_option("--tokenizer", init.tokenizer, "bytes (vocab_size must be 257) or gpt2:DIR (vocab.json + merges.txt, copied into the checkpoint)")->capture_default_str();
+  c_init->add_flag("--force", init.force, "Overwrite a checkpoint already in --out");
+
+  SftArgs sft;
+  CLI::App* c_sft = app.add_subcommand("sft", "Supervised fine-tuning on TRL JSONL ({\"prompt\",\"completion\"} or {\"text\"})");
+  c_sft->add_option("--model", sft.model, "Checkpoint directory to start from")->required();
+  c_sft->add_option("--data", sft.data, "SFT data, JSONL")->required();
+  c_sft->add_option("--out", sft.out, "Output directory: checkpoints, training state, metrics.jsonl")->required();
+  c_sft->add_option("--steps", sft.cfg.max_steps, "Optimizer steps")->capture_default_str();
+  c_sft->add_option("--batch-size", sft.cfg.batch_size, "Sequences per step")->capture_default_str();
+  c_sft->add_option("--micro-batch-size", sft.cfg.micro_batch_size, "Sequences per forward/backward (0: the whole batch)")->capture_default_str();
+  c_sft->add_option("--lr", sft.cfg.learning_rate, "Peak learning rate")->capture_default_str();
+  c_sft->add_option("--warmup", sft.cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
+  c_sft->add_option("--weight-decay", sft.cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  c_sft->add_option("--max-grad-norm", sft.cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
+  c_sft->add_option("--max-length", sft.max_length, "Truncate examples to this many tokens (0: the model's context)")->capture_default_str();
+  c_sft->add_option("--val-fraction", sft.val_fraction, "Share of examples held out for validation")->capture_default_str();
+  c_sft->add_option("--eval-every", sft.cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
+  c_sft->add_option("--eval-max-batches", sft.cfg.eval_max_batches, "Validation batches per evaluation (0: all)")->capture_default_str();
+  c_sft->add_option("--log-every", sft.cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
+  c_sft->add_option("--seed", sft.cfg.seed, "Seed of the split and the data order")->capture_default_str();
+  c_sft->add_flag("--resume", sft.resume, "Continue the run saved in --out");
+
+  GenerateArgs gen;
+  CLI::App* c_gen = app.add_subcommand("generate", "Sample completions; prints JSONL {\"prompt\",\"completion\",\"tokens\",\"logprob\",\"finished\"}");
+  c_gen->add_option("--model", gen.model, "Checkpoint directory")->required();
+  auto* o_prompt = c_gen->add_option("--prompt", gen.prompts, "Prompt text (repeatable)");
+  auto* o_prompts = c_gen->add_option("--prompts", gen.prompts_file, "JSONL file of {\"prompt\"}");
+  o_prompt->excludes(o_prompts);
+  c_gen->add_option("--max-new-tokens", gen.max_new_tokens, "Most tokens to generate (0: 64, or what the context leaves)")->capture_default_str();
+  c_gen->add_option("--temperature", gen.sampling.temperature, "Sampling temperature (0: greedy)")->capture_default_str();
+  c_gen->add_option("--top-k", gen.sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
+  c_gen->add_option("--top-p", gen.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
+  c_gen->add_option("--seed", gen.seed, "Sampler seed")->capture_default_str();
+  c_gen->add_option("--batch-size", gen.batch_size, "Prompts generated together")->capture_default_str();
+
+  LogprobsArgs lp;
+  CLI::App* c_lp = app.add_subcommand("logprobs", "Per-token log-probs of JSONL records; prints JSONL {\"tokens\",\"logprobs\",\"sum\"}");
+  c_lp->add_option("--model", lp.model, "Checkpoint directory")->required();
+  c_lp->add_option("--data", lp.data, "JSONL of {\"text\"}, {\"prompt\",\"completion\"} (completion tokens scored) or {\"tokens\"}")->required();
+  c_lp->add_option("--temperature", lp.temperature, "Log-probs under softmax(logits / temperature)")->capture_default_str();
+
+  TokenizeArgs tk;
+  CLI::App* c_tk = app.add_subcommand("tokenize", "Token ids of a text (JSON array); --decode adds the round trip");
+  auto* o_model = c_tk->add_option("--model", tk.model, "Checkpoint directory (its tokenizer)");
+  auto* o_tok = c_tk->add_option("--tokenizer", tk.tokenizer, "bytes or gpt2:DIR");
+  o_model->excludes(o_tok);
+  auto* o_text = c_tk->add_option("--text", tk.text, "Text to tokenize");
+  auto* o_file = c_tk->add_option("--file", tk.file, "File whose bytes to tokenize");
+  auto* o_ids = c_tk->add_option("--ids", tk.ids, "Decode a JSON array of token ids instead");
+  o_text->excludes(o_file)->excludes(o_ids);
+  o_file->excludes(o_ids);
+  c_tk->add_flag("--decode", tk.decode, "Also print the decoded text and whether it round-trips");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*c_init) return run_init(init);
+    if (*c_sft) return run_sft(sft);
+    if (*c_gen) {
+      if (gen.prompts.empty() && gen.prompts_file.empty()) fail("generate: give --prompt TEXT or --prompts FILE.jsonl");
+      return run_generate(gen);
+    }
+    if (*c_lp) return run_logprobs(lp);
+    if (*c_tk) {
+      if (tk.model.empty() && tk.tokenizer.empty()) fail("tokenize: give --model DIR or --tokenizer bytes|gpt2:DIR");
+      tk.text_given = o_text->count() > 0;
+      if (!tk.text_given && tk.file.empty() && tk.ids.empty()) fail("tokenize: give --text, --file or --ids");
+      return run_tokenize(tk);
+    }
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& ch : msg)
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    std::fflush(stdout);
+    std::fprintf(stderr, "rlhf: %s\n", msg.c_str());
+    return 1;
+  }
+  return 1;
+}

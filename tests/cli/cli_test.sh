@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# cli_test.sh RLHF PYTHON WORKDIR [GPT2_DIR]: the rlhf CLI end to end, then its error paths.
+# GPT2_DIR (GPT-2's vocab.json + merges.txt, the project's data/gpt2) adds a BPE model.
+set -u
+RLHF=$1
+PY=$2
+W=$3
+GPT2=${4:-}
+rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 2
+
+failures=0
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# ok NAME CMD...: must exit 0; stdout in NAME.out, stderr in NAME.err.
+ok() {
+  local name=$1; shift
+  "$@" >"$name.out" 2>"$name.err"
+  local rc=$?
+  if [ $rc -ne 0 ]; then bad "$name: exit $rc: $(cat "$name.err")"; else echo "ok   $name"; fi
+}
+# fails NAME PATTERN CMD...: must exit 1 with exactly one stderr line "rlhf: ..." containing
+# PATTERN, and nothing on stdout.
+fails() {
+  local name=$1 pattern=$2; shift 2
+  "$@" >"$name.out" 2>"$name.err"
+  local rc=$?
+  local err; err=$(cat "$name.err")
+  if [ $rc -ne 1 ]; then bad "$name: exit $rc, expected 1 ($err)"; return; fi
+  if [ "$(wc -l <"$name.err")" -ne 1 ]; then bad "$name: stderr is not one line: $err"; return; fi
+  case "$err" in "rlhf: "*) ;; *) bad "$name: stderr does not start with 'rlhf: ': $err"; return ;; esac
+  case "$err" in *"$pattern"*) ;; *) bad "$name: stderr lacks '$pattern': $err"; return ;; esac
+  echo "ok   $name: $err"
+}
+# jsonl FILE N CHECK: FILE holds N lines, each a JSON object; CHECK is a Python expression on `r`.
+jsonl() {
+  "$PY" - "$@" <<'PYEOF' || bad "jsonl $1"
+import json, sys
+path, n, check = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+lines = open(path, encoding="utf-8").read().splitlines()
+assert len(lines) == n, f"{path}: {len(lines)} lines, expected {n}"
+for i, line in enumerate(lines, 1):
+    r = json.loads(line)
+    assert eval(check), f"{path}:{i}: {check} is false for {line}"
+PYEOF
+}
+no_dir() { if [ -e "$1" ]; then bad "$1 exists after a failing command"; fi; }
+
+# --help of every subcommand.
+for sub in "" init sft generate logprobs tokenize; do
+  ok "help_${sub:-main}" "$RLHF" $sub --help
+done
+
+# Data: a small prompt/completion set.
+"$PY" - <<'PYEOF'
+import json, random
+random.seed(0)
+names = ["the cat", "a dog", "my bird", "one fish", "her hat", "his car"]
+with open("sft.jsonl", "w") as f:
+    for i in range(96):
+        a = random.choice(names)
+        f.write(json.dumps({"prompt": f"Q: where is {a}?", "completion": f" A: {a} is here."}) + "\n")
+with open("prompts.jsonl", "w") as f:
+    f.write(json.dumps({"prompt": "Q: where is the cat?"}) + "\n")
+    f.write(json.dumps({"prompt": "Q:"}) + "\n")
+with open("score.jsonl", "w") as f:
+    f.write(json.dumps({"text": "Q: where is a dog? A: a dog is here."}) + "\n")
+    f.write(json.dumps({"prompt": "Q: where is a dog?", "completion": " A: a dog is here."}) + "\n")
+    f.write(json.dumps({"tokens": [81, 58, 32, 256]}) + "\n")
+PYEOF
+echo '{"vocab_size": 257, "n_positions": 64, "n_embd": 32, "n_layer": 2, "n_head": 2}' >config.json
+
+# ---- The happy path.
+ok init "$RLHF" init --config config.json --out m0 --seed 1 --tokenizer bytes
+[ -f m0/config.json ] && [ -f m0/model.safetensors ] || bad "init: no checkpoint in m0"
+ok sft "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 30 --batch-size 8 --micro-batch-size 4 \
+  --lr 3e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2
+for f in config.json model.safetensors optimizer.safetensors trainer_state.json metrics.jsonl; do
+  [ -f "m1/$f" ] || bad "sft: m1/$f missing"
+done
+grep -q "eval/loss" sft.out || bad "sft: no progress line with eval/loss"
+jsonl m1/metrics.jsonl 7 '"train/loss" in r and r["step"] >= 1'
+# The loss went down (first record vs last).
+"$PY" -c '
+import json,sys
+r=[json.loads(l) for l in open("m1/metrics.jsonl")]
+assert r[-1]["train/loss"] < r[0]["train/loss"] - 0.5, (r[0]["train/loss"], r[-1]["train/loss"])
+assert r[-1]["step"] == 30 and "eval/loss" in r[-1]
+' || bad "sft: metrics"
+ok sft_resume "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 35 --batch-size 8 --micro-batch-size 4 \
+  --lr 3e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2 --resume
+grep -q "resumed from m1 at step 30" sft_resume.out || bad "sft_resume: did not resume at step 30"
+grep -q '"step": 35' m1/trainer_state.json || bad "sft_resume: trainer_state.json not at step 35"
+fails sft_exists "use --resume" "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 5
+
+ok generate "$RLHF" generate --model m1 --prompt "Q: where is the cat?" --prompt "Q: a" --max-new-tokens 16 \
+  --temperature 0.8 --top-k 20 --top-p 0.95 --seed 3
+jsonl generate.out 2 'isinstance(r["completion"], str) and 1 <= r["tokens"] <= 16 and r["logprob"] < 0'
+ok generate_file "$RLHF" generate --model m1 --prompts prompts.jsonl --temperature 0 --max-new-tokens 8
+jsonl generate_file.out 2 'r["prompt"].startswith("Q:") and r["tokens"] <= 8'
+ok generate_again "$RLHF" generate --model m1 --prompts prompts.jsonl --temperature 0 --max-new-tokens 8
+cmp -s generate_file.out generate_again.out || bad "generate: greedy output differs between two runs"
+
+ok logprobs "$RLHF" logprobs --model m1 --data score.jsonl
+jsonl logprobs.out 3 'len(r["tokens"]) == len(r["logprobs"]) > 0 and abs(sum(r["logprobs"]) - r["sum"]) < 1e-6 and all(x <= 0 for x in r["logprobs"])'
+# {"prompt", "completion"} scores the completion's tokens: the tail of the {"text"} record's.
+"$PY" -c '
+import json
+a, b, c = [json.loads(l) for l in open("logprobs.out")]
+n = len(b["tokens"])
+assert n == len(" A: a dog is here.") and a["tokens"][-n:] == b["tokens"], (a, b)
+assert max(abs(x - y) for x, y in zip(a["logprobs"][-n:], b["logprobs"])) < 1e-5
+assert c["tokens"] == [58, 32, 256]
+' || bad "logprobs: prompt/completion vs text"
+
+ok tokenize "$RLHF" tokenize --model m1 --text "héllo, world"
+"$PY" -c 'import json; assert json.load(open("tokenize.out")) == list("héllo, world".encode())' || bad "tokenize: ids"
+ok tokenize_decode "$RLHF" tokenize --tokenizer bytes --text "a<|endoftext|>b" --decode
+jsonl tokenize_decode.out 1 'r["ids"] == [97, 256, 98] and r["text"] == "a<|endoftext|>b" and r["round_trip"]'
+printf 'line one\nline two\n' >text.txt
+ok tokenize_file "$RLHF" tokenize --model m1 --file text.txt --decode
+jsonl tokenize_file.out 1 'r["text"] == "line one\nline two\n"'
+ok tokenize_ids "$RLHF" tokenize --model m1 --ids "[104, 105, 256]"
+jsonl tokenize_ids.out 1 'r["text"] == "hi<|endoftext|>"'
+
+# ---- A GPT-2 BPE model: the tokenizer files travel with the checkpoint.
+if [ -n "$GPT2" ] && [ -f "$GPT2/vocab.json" ]; then
+  echo '{"vocab_size": 50257, "n_positions": 32, "n_embd": 16, "n_layer": 1, "n_head": 2}' >bpe_config.json
+  ok init_bpe "$RLHF" init --config bpe_config.json --out bpe --tokenizer "gpt2:$GPT2"
+  cmp -s "$GPT2/vocab.json" bpe/vocab.json && cmp -s "$GPT2/merges.txt" bpe/merges.txt || bad "init_bpe: tokenizer files not copied"
+  ok tokenize_bpe "$RLHF" tokenize --model bpe --text "Hello world<|endoftext|>" --decode
+  jsonl tokenize_bpe.out 1 'r["ids"] == [15496, 995, 50256] and r["round_trip"]'
+  ok generate_bpe "$RLHF" generate --model bpe --prompt "Hello" --max-new-tokens 4 --seed 1
+  jsonl generate_bpe.out 1 'r["prompt"] == "Hello" and 1 <= r["tokens"] <= 4'
+  fails init_bpe_vocab "has 50257 tokens" "$RLHF" init --config config.json --out bad_bpe --tokenizer "gpt2:$GPT2"
+  no_dir bad_bpe
+fi
+
+# ---- Bad input: one line on stderr, exit 1, nothing written.
+fails missing_data "nope.jsonl: no such file" "$RLHF" sft --model m0 --data nope.jsonl --out bad_missing
+no_dir bad_missing
+{ head -3 sft.jsonl; echo '{"prompt": "Q: where is", "completion": '; tail -2 sft.jsonl; } >malformed.jsonl
+fails malformed_jsonl "malformed.jsonl:4: malformed JSON" "$RLHF" sft --model m0 --data malformed.jsonl --out bad_malformed
+no_dir bad_malformed
+{ head -5 sft.jsonl; echo '{"prompt": "Q: where is", "complete": " here"}'; } >unknown.jsonl
+fails unknown_field 'unknown.jsonl:6: unknown field "complete"' "$RLHF" sft --model m0 --data unknown.jsonl --out bad_unknown
+no_dir bad_unknown
+{ head -2 sft.jsonl; echo '{"prompt": "Q: where is"}'; } >missing_field.jsonl
+fails missing_field 'missing_field.jsonl:3: missing field "completion"' "$RLHF" sft --model m0 --data missing_field.jsonl --out bad_mf
+no_dir bad_mf
+fails logprobs_unknown_field 'unknown.jsonl:6: unknown field "complete"' "$RLHF" logprobs --model m1 --data unknown.jsonl
+fails generate_missing_prompts "nope.jsonl: no such file" "$RLHF" generate --model m1 --prompts nope.jsonl
+
+echo '{"vocab_size": 257, "n_positions": 64, "n_embed": 32, "n_layer": 2, "n_head": 2}' >typo.json
+fails init_unknown_field "typo.json: unknown field 'n_embed'" "$RLHF" init --config typo.json --out bad_init1
+no_dir bad_init1
+echo '{"vocab_size": 257, "n_positions": 64, "n_layer": 2, "n_head": 2}' >nofield.json
+fails init_missing_field "nofield.json: field 'n_embd' is missing" "$RLHF" init --config nofield.json --out bad_init2
+no_dir bad_init2
+echo '{"vocab_size": 300, "n_positions": 64, "n_embd": 32, "n_layer": 2, "n_head": 2}' >v300.json
+fails init_byte_vocab "set vocab_size to 257" "$RLHF" init --config v300.json --out bad_init3
+no_dir bad_init3
+fails init_missing_config "absent.json: no such file" "$RLHF" init --config absent.json --out bad_init4
+no_dir bad_init4
+
+# A checkpoint whose config.json says n_embd 64 over 32-wide weights.
+mkdir wrong && cp m1/model.safetensors wrong/ && sed 's/"n_embd": 32/"n_embd": 64/' m1/config.json >wrong/config.json
+fails wrong_shape "wrong/model.safetensors: tensor 'wte.weight' has shape [257, 32], expected [257, 64]" \
+  "$RLHF" generate --model wrong --prompt hi
+fails wrong_shape_sft "has shape" "$RLHF" sft --model wrong --data sft.jsonl --out bad_wrong
+no_dir bad_wrong
+fails missing_model "absent: no such checkpoint directory" "$RLHF" logprobs --model absent --data score.jsonl
+
+echo '{"tokens": [1, 2, 257]}' >bigtok.jsonl
+fails logprobs_beyond_vocab "bigtok.jsonl:1: field \"tokens\": token id 257 at position 2 is outside the vocabulary" \
+  "$RLHF" logprobs --model m1 --data bigtok.jsonl
+fails tokenize_beyond_vocab "token id 999 at position 1 is outside the vocabulary [0, 257)" \
+  "$RLHF" tokenize --model m1 --ids "[5, 999]"
+{ head -1 score.jsonl; "$PY" -c 'import json; print(json.dumps({"text": "x" * 80}))'; } >long.jsonl
+fails logprobs_too_long "long.jsonl:2: sequence of 80 tokens is longer than the model's context of 64" \
+  "$RLHF" logprobs --model m1 --data long.jsonl
+fails generate_too_long "exceed the context of 64" "$RLHF" generate --model m1 --prompt hi --max-new-tokens 100
+
+# Usage errors: CLI11's exit codes (non-zero, not 1).
+"$RLHF" init --out x >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error: exit $rc"
+"$RLHF" sft --model m0 --data sft.jsonl --out x --steps abc >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error (--steps abc): exit $rc"
+no_dir x
+
+if [ $failures -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
+echo "all CLI checks passed"
