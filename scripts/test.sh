@@ -13,6 +13,7 @@ declare -a summary=()
 failed=0
 passed_tests=0
 failed_tests=0
+skipped_tests=0
 
 # step NAME COMMAND...: runs the command, times it and records the outcome.
 step() {
@@ -32,13 +33,16 @@ step() {
 
 # run_tests PRESET: ctest on the preset; adds its counts to the totals.
 run_tests() {
-  local log rc=0 line
+  local log rc=0 line skipped
   log=$(mktemp)
   ctest --preset "$1" -j"$jobs" 2>&1 | tee "$log" || rc=$?
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  # ctest counts a skipped test (e.g. the CUDA tests without a GPU) as passed; we do not.
+  skipped=$(grep -cE '^\s+[0-9]+ - .* \(Skipped\)$' "$log" || true)
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
     failed_tests=$((failed_tests + BASH_REMATCH[1]))
-    passed_tests=$((passed_tests + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    passed_tests=$((passed_tests + BASH_REMATCH[2] - BASH_REMATCH[1] - skipped))
+    skipped_tests=$((skipped_tests + skipped))
   fi
   rm -f "$log"
   return "$rc"
@@ -54,7 +58,7 @@ done
 echo
 echo "==> summary"
 printf '  %s\n' "${summary[@]}"
-echo "tests: $passed_tests passed, $failed_tests failed"
+echo "tests: $passed_tests passed, $failed_tests failed, $skipped_tests skipped"
 if ((failed)); then
   echo "scripts/test.sh: FAILED" >&2
   exit 1
