@@ -77,4 +77,11 @@ void BM_generate_tiny(benchmark::State& state) {
 BENCHMARK(BM_train_step_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_train_step_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 BENCHMARK(BM_generate_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  rlhf::reexec_with_fast_openblas(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -37,8 +37,10 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
   if (past < 0 || past + Tn > Tmax)
     fail(op, ": ", Tn, " new tokens after ", past, " cached ones exceed the cache of ", Tmax, " positions");
   const T scale = T(1) / std::sqrt(T(D));
+  constexpr std::int64_t kv_parallel_work = std::int64_t{1} << 20;  // multiply-adds of Q·Kᵀ
   const BlasSingleThread blas_guard;
-#pragma omp parallel if(B * H * Tn * (past + Tn) * D >= min_parallel_work)
+  // A decoding step of a small model is a few microseconds of work per head: not worth a team.
+#pragma omp parallel if(B * H * Tn * (past + Tn) * D >= kv_parallel_work)
   {
     Vec<T> scores(past + Tn);  // one per thread, sized once
 #pragma omp for schedule(static)
@@ -50,18 +52,37 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
       K.middleRows(past, Tn) = mat(rows + C, Tn, D, 3 * C);
       V.middleRows(past, Tn) = mat(rows + 2 * C, Tn, D, 3 * C);
       const T* mask = key_mask.data() + b * Tmax;
+      const T* keys = K.data();
+      const T* values = V.data();
+      // One query against n ≤ Tmax keys of D dimensions: plain loops the compiler vectorises over
+      // D. Through BLAS, the call overhead of B·H tiny GEMVs per decoding step would dominate.
       for (std::int64_t i = 0; i < Tn; ++i) {
         const std::int64_t n = past + i + 1;  // keys this query may see
-        auto s = scores.head(n);
-        s.noalias() = (K.topRows(n) * mat(rows + i * 3 * C, 1, D, D).transpose()) * scale;
+        const T* q = rows + i * 3 * C;
+        T* s = scores.data();
         T m = -std::numeric_limits<T>::infinity();
-        for (std::int64_t j = 0; j < n; ++j)
-          if (mask[j] != T(0)) m = std::max(m, s[j]);
-        T sum = 0;
-        for (std::int64_t j = 0; j < n; ++j) sum += (s[j] = mask[j] != T(0) ? std::exp(s[j] - m) : T(0));
-        auto o = mat(out.data() + (b * Tn + i) * C + h * D, 1, D, D);
-        if (sum > T(0)) o.noalias() = (s.transpose() * V.topRows(n)) / sum;
-        else o.setZero();
+        for (std::int64_t j = 0; j < n; ++j) {
+          s[j] = -std::numeric_limits<T>::infinity();  // a masked key: exp gives 0
+          if (mask[j] == T(0)) continue;
+          T dot = 0;
+#pragma omp simd reduction(+ : dot)
+          for (std::int64_t d = 0; d < D; ++d) dot += keys[j * D + d] * q[d];
+          s[j] = dot * scale;
+          m = std::max(m, s[j]);
+        }
+        T* o = out.data() + (b * Tn + i) * C + h * D;
+        std::fill(o, o + D, T(0));
+        if (m == -std::numeric_limits<T>::infinity()) continue;  // no valid key: zero output, as attention_forward
+        auto p = scores.head(n).array();
+        p = (p - m).exp();  // Eigen's vectorised exp
+        const T sum = p.sum();
+        for (std::int64_t j = 0; j < n; ++j) {
+          if (mask[j] == T(0)) continue;
+#pragma omp simd
+          for (std::int64_t d = 0; d < D; ++d) o[d] += s[j] * values[j * D + d];
+        }
+        const T inv = T(1) / sum;
+        for (std::int64_t d = 0; d < D; ++d) o[d] *= inv;
       }
     }
   }

@@ -7,12 +7,18 @@
 #include <string_view>
 
 #include "rlhf/backend/cpu/eigen.hpp"
+#include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/core/check.hpp"
 #include "rlhf/core/weight_layout.hpp"
 
 namespace rlhf {
 
 namespace cpu_detail {
+// OpenBLAS threads a product from about 2^18 multiply-adds on; below 2^22 (a generation step's
+// [batch, C] x [C, 3C]) waking its threads costs more than they save on a few cores, and on a busy
+// machine far more. Such products run on the calling thread.
+inline constexpr std::int64_t blas_parallel_work = std::int64_t{1} << 22;
+
 template <class A, class W, class O>
 void check_matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, std::string_view out_name,
                   const O& out) {
@@ -35,6 +41,7 @@ void matmul_forward(const cpu&, View<T, cpu> out, In<T, cpu> a, In<T, cpu> w, In
   check_matmul("matmul_forward", a, w, layout, "out", out);
   const std::int64_t n = out.size(out.rank() - 1);
   check::optional_shape("matmul_forward", "bias", bias, Shape{n});
+  const BlasSingleThreadIf one_thread(out.numel() * a.size(a.rank() - 1) < blas_parallel_work);
   auto O = mat(out);
   auto A = mat(a);
   auto W = mat(w);
@@ -56,6 +63,7 @@ void matmul_backward(const cpu&, View<T, cpu> da, View<T, cpu> dw, View<T, cpu> 
   check::optional_shape("matmul_backward", "da", da, a.shape());
   check::optional_shape("matmul_backward", "dw", dw, w.shape());
   check::optional_shape("matmul_backward", "dbias", dbias, Shape{dout.size(dout.rank() - 1)});
+  const BlasSingleThreadIf one_thread(dout.numel() * a.size(a.rank() - 1) < blas_parallel_work);
   auto dO = mat(dout);
   auto A = mat(a);
   auto W = mat(w);

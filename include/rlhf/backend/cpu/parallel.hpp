@@ -1,6 +1,7 @@
 #pragma once
 // OpenMP thread queries that also compile without OpenMP.
 #include <cstdint>
+#include <optional>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -49,6 +50,14 @@ struct BlasSingleThread {
   BlasSingleThread(const BlasSingleThread&) = delete;
   BlasSingleThread& operator=(const BlasSingleThread&) = delete;
 #endif
+};
+
+// BlasSingleThread when `when` holds, else nothing (small products: matmul.hpp).
+struct BlasSingleThreadIf {
+  std::optional<BlasSingleThread> guard;
+  explicit BlasSingleThreadIf(bool when) {
+    if (when) guard.emplace();
+  }
 };
 
 }  // namespace rlhf::cpu_detail
