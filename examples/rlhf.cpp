@@ -3,6 +3,8 @@
 //   rlhf sft       supervised fine-tuning on TRL-format JSONL -> checkpoints + metrics.jsonl
 //   rlhf generate  sampled completions of prompts, printed as JSONL
 //   rlhf logprobs  per-token log-probs of JSONL texts under a checkpoint, printed as JSONL
+//   rlhf reward    reward-model training on pairwise or K-wise comparisons -> checkpoints + metrics
+//   rlhf score     reward-model scores of prompt/completion pairs, printed as JSONL
 //   rlhf tokenize  token ids of a text (and the round trip)
 // Errors: one line "rlhf: <message>" on stderr and exit code 1; command-line usage errors exit
 // with CLI11's codes. Outputs are complete or absent: checkpoints and metrics are written
@@ -24,7 +26,9 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/rlhf.hpp"
+#include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/reward.hpp"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -409,6 +413,151 @@ int run_logprobs(const LogprobsArgs& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// rlhf reward
+
+using RewardModel = rlhf::nn::RewardModel<T, rlhf::cpu>;
+
+struct RewardArgs {
+  std::string model, data, out, normalize_data;
+  rlhf::train::RewardConfig cfg;
+  std::int64_t max_length = 0;  // 0: the model's context
+  double val_fraction = 0.1;
+  bool resume = false;
+};
+
+// {"prompt", "completion"} records as reward-model sequences (prompt + completion + EOS) and the
+// response start of each, for normalisation and scoring.
+struct ScoredTexts {
+  std::vector<std::string> prompts, completions;
+  std::vector<std::vector<std::int32_t>> sequences;
+  std::vector<std::int64_t> from;
+};
+
+ScoredTexts read_prompt_completions(const fs::path& file, const AnyTokenizer& tok, std::int64_t context) {
+  require_file(file);
+  ScoredTexts out;
+  rlhf::data::read_jsonl(file, rlhf::data::JsonlFields{{"prompt", "completion"}}, [&](const rlhf::data::JsonlRecord& r) {
+    if (r.string("completion").empty()) r.fail("field \"completion\" is empty");
+    const std::vector<std::int32_t> prompt = tok.encode(r.string("prompt"));
+    auto seq = rlhf::data::prompt_completion_sequence(prompt, tok.encode(r.string("completion")), tok.eos_id());
+    if (std::int64_t(seq.size()) > context)
+      r.fail("prompt + completion + EOS is ", seq.size(), " tokens, longer than the model's context of ", context);
+    out.prompts.push_back(r.string("prompt"));
+    out.completions.push_back(r.string("completion"));
+    out.sequences.push_back(std::move(seq));
+    out.from.push_back(std::int64_t(prompt.size()));
+  });
+  if (out.sequences.empty()) fail(file.string(), ": no records");
+  return out;
+}
+
+// A reward model to train: a reward-model checkpoint as it is, or a language model's trunk with a
+// new head.
+std::unique_ptr<RewardModel> load_or_start_reward_model(const fs::path& dir, std::uint64_t seed) {
+  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  return rlhf::io::is_reward_checkpoint(dir) ? rlhf::io::load_reward_model<T>(dir)
+                                             : rlhf::io::reward_model_from_lm<T>(dir, seed);
+}
+
+int run_reward(RewardArgs a) {
+  require_file(a.data);
+  if (!a.normalize_data.empty()) require_file(a.normalize_data);
+  std::unique_ptr<RewardModel> model = load_or_start_reward_model(a.model, a.cfg.seed);
+  const AnyTokenizer tok = AnyTokenizer::of_model(a.model, model->config().vocab_size);
+  const std::int64_t context = model->config().n_positions;
+  if (a.max_length == 0) a.max_length = context;
+  if (a.max_length < 2 || a.max_length > context)
+    fail("--max-length ", a.max_length, " must lie in [2, ", context, "] (the model's context)");
+  const rlhf::data::PreferenceDataset dataset = rlhf::data::load_preference_jsonl(a.data, tok, a.max_length);
+  std::printf("%s: %s\n", a.data.c_str(), dataset.summary().c_str());
+  std::optional<ScoredTexts> reference;
+  if (!a.normalize_data.empty()) reference = read_prompt_completions(a.normalize_data, tok, context);
+  const rlhf::data::DataSplit split = rlhf::data::split_train_validation(
+      dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
+  std::printf("%zu training, %zu validation groups\n", split.train.size(), split.validation.size());
+  rlhf::train::RewardTrainer<T, rlhf::cpu> trainer(*model, dataset, split, a.cfg);
+  const fs::path out = a.out;
+  if (a.resume) {
+    if (!fs::exists(out / "trainer_state.json"))
+      fail((out / "trainer_state.json").string(), ": no such file (nothing to --resume)");
+    trainer.resume(out);
+    std::printf("resumed from %s at step %lld\n", out.string().c_str(), (long long)trainer.step_count());
+  } else if (fs::exists(out / "trainer_state.json")) {
+    fail(out.string(), ": already holds a training run (trainer_state.json); use --resume to continue it");
+  }
+  const rlhf::io::SaveOptions options = tok.save_options();
+  auto normalize_and_save = [&](std::int64_t step) {
+    std::vector<std::int64_t> from;
+    const auto seqs = reference ? reference->sequences : trainer.reference_sequences(&from);
+    const auto [mean, std_dev] = trainer.normalize(seqs, reference ? reference->from : from);
+    trainer.save(out, options);
+    std::printf("saved %s at step %lld (normalised on %zu %s completions: raw mean %.4g, std %.4g)\n",
+                out.string().c_str(), (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
+    std::fflush(stdout);
+  };
+  if (trainer.step_count() >= a.cfg.max_steps) {
+    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(), (long long)a.cfg.max_steps);
+    return 0;
+  }
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::train::RewardEvaluation last = trainer.train(log, normalize_and_save);
+  if (last.ranking.pairs > 0)
+    std::printf("final validation loss %.4f, accuracy %.4f over %lld comparisons, margin %.4f\n", last.loss,
+                last.ranking.accuracy(), (long long)last.ranking.pairs, last.ranking.mean_margin());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// rlhf score
+
+struct ScoreArgs {
+  std::string model, data;
+  std::int64_t batch_size = 16;
+};
+
+int run_score(const ScoreArgs& a) {
+  if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
+  require_file(a.data);
+  if (!fs::is_directory(a.model)) fail(a.model, ": no such checkpoint directory");
+  if (!rlhf::io::is_reward_checkpoint(a.model))
+    fail(a.model, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
+         "\"]); train one with rlhf reward");
+  const std::unique_ptr<RewardModel> model = rlhf::io::load_reward_model<T>(a.model);
+  const AnyTokenizer tok = AnyTokenizer::of_model(a.model, model->config().vocab_size);
+  const ScoredTexts texts = read_prompt_completions(a.data, tok, model->config().n_positions);
+  std::string output;
+  for (std::size_t i0 = 0; i0 < texts.sequences.size(); i0 += std::size_t(a.batch_size)) {
+    const std::size_t i1 = std::min(texts.sequences.size(), i0 + std::size_t(a.batch_size));
+    std::int64_t longest = 0;
+    for (std::size_t i = i0; i < i1; ++i) longest = std::max<std::int64_t>(longest, std::int64_t(texts.sequences[i].size()));
+    const auto rows = std::int64_t(i1 - i0);
+    rlhf::Tensor<std::int32_t, rlhf::cpu> ids(rlhf::Shape{rows, longest});
+    rlhf::Tensor<T, rlhf::cpu> mask(rlhf::Shape{rows, longest});
+    std::vector<std::int32_t> read_at;
+    for (std::size_t i = i0; i < i1; ++i) {
+      const auto& s = texts.sequences[i];
+      for (std::int64_t t = 0; t < longest; ++t) {
+        const bool real = t < std::int64_t(s.size());
+        ids.data()[std::int64_t(i - i0) * longest + t] = real ? s[std::size_t(t)] : tok.eos_id();
+        mask.data()[std::int64_t(i - i0) * longest + t] = real ? T(1) : T(0);
+      }
+      read_at.push_back(rlhf::data::reward_position(s, texts.from[i], tok.eos_id()));
+    }
+    const std::vector<T> scores = model->scores(ids, {}, mask, read_at);
+    for (std::size_t i = i0; i < i1; ++i) {
+      const double score = double(scores[i - i0]);
+      output += dump(ordered{{"prompt", texts.prompts[i]},
+                             {"completion", texts.completions[i]},
+                             {"score", score},
+                             {"reward", (score - model->bias()) / model->gain()}}) +
+                "\n";
+    }
+  }
+  print_all(output);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // rlhf tokenize
 
 struct TokenizeArgs {
@@ -463,7 +612,8 @@ int run_tokenize(const TokenizeArgs& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"rlhf: GPT-2 models from initialisation through supervised fine-tuning (rlhf++ " RLHF_VERSION_STRING ")",
+  rlhf::reexec_with_fast_openblas(argv);  // before anything else runs: it may start the program again
+  CLI::App app{"rlhf: GPT-2 models from initialisation through supervised fine-tuning and reward modelling (rlhf++ " RLHF_VERSION_STRING ")",
                "rlhf"};
   app.require_subcommand(1);
   app.set_version_flag("--version", RLHF_VERSION_STRING);
@@ -515,6 +665,33 @@ int main(int argc, char** argv) {
   c_lp->add_option("--data", lp.data, "JSONL of {\"text\"}, {\"prompt\",\"completion\"} (completion tokens scored) or {\"tokens\"}")->required();
   c_lp->add_option("--temperature", lp.temperature, "Log-probs under softmax(logits / temperature)")->capture_default_str();
 
+  RewardArgs rw;
+  CLI::App* c_rw = app.add_subcommand("reward", "Train a reward model on comparisons (pairwise or K-wise JSONL) -> checkpoint + metrics.jsonl");
+  c_rw->add_option("--model", rw.model, "Checkpoint to start from: an SFT model (a new score head) or a reward model")->required();
+  c_rw->add_option("--data", rw.data, "Comparisons, JSONL: {\"prompt\",\"chosen\",\"rejected\"[,\"margin\"]} or {\"prompt\",\"completions\",\"ranking\"}")->required();
+  c_rw->add_option("--out", rw.out, "Output directory: the reward model, training state, metrics.jsonl")->required();
+  c_rw->add_option("--steps", rw.cfg.max_steps, "Optimizer steps")->capture_default_str();
+  c_rw->add_option("--batch-size", rw.cfg.batch_size, "Groups (pairs or K-wise prompts) per step")->capture_default_str();
+  c_rw->add_option("--micro-batch-tokens", rw.cfg.micro_batch_tokens, "Padded tokens per forward/backward (groups stay whole)")->capture_default_str();
+  c_rw->add_option("--lr", rw.cfg.learning_rate, "Peak learning rate")->capture_default_str();
+  c_rw->add_option("--warmup", rw.cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
+  c_rw->add_option("--weight-decay", rw.cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  c_rw->add_option("--max-grad-norm", rw.cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
+  c_rw->add_option("--center-coefficient", rw.cfg.center_coefficient, "Pairwise data: c of c * mean((r_w + r_l)^2) (0: off)")->capture_default_str();
+  c_rw->add_option("--max-length", rw.max_length, "Drop records with a sequence longer than this (0: the model's context)")->capture_default_str();
+  c_rw->add_option("--val-fraction", rw.val_fraction, "Share of groups held out for validation")->capture_default_str();
+  c_rw->add_option("--normalize-data", rw.normalize_data, "JSONL {\"prompt\",\"completion\"} whose scores get mean 0, std 1 (default: the held-out completions)");
+  c_rw->add_option("--eval-every", rw.cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
+  c_rw->add_option("--log-every", rw.cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
+  c_rw->add_option("--seed", rw.cfg.seed, "Seed of the head, the split and the data order")->capture_default_str();
+  c_rw->add_flag("--resume", rw.resume, "Continue the run saved in --out");
+
+  ScoreArgs sc;
+  CLI::App* c_sc = app.add_subcommand("score", "Score prompt/completion pairs with a reward model; prints JSONL {\"prompt\",\"completion\",\"score\",\"reward\"}");
+  c_sc->add_option("--model", sc.model, "Reward-model checkpoint directory")->required();
+  c_sc->add_option("--data", sc.data, "JSONL of {\"prompt\",\"completion\"}")->required();
+  c_sc->add_option("--batch-size", sc.batch_size, "Sequences per forward pass")->capture_default_str();
+
   TokenizeArgs tk;
   CLI::App* c_tk = app.add_subcommand("tokenize", "Token ids of a text (JSON array); --decode adds the round trip");
   auto* o_model = c_tk->add_option("--model", tk.model, "Checkpoint directory (its tokenizer)");
@@ -541,6 +718,8 @@ int main(int argc, char** argv) {
       return run_generate(gen);
     }
     if (*c_lp) return run_logprobs(lp);
+    if (*c_rw) return run_reward(rw);
+    if (*c_sc) return run_score(sc);
     if (*c_tk) {
       if (tk.model.empty() && tk.tokenizer.empty()) fail("tokenize: give --model DIR or --tokenizer bytes|gpt2:DIR");
       tk.text_given = o_text->count() > 0;

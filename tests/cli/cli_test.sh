@@ -46,7 +46,7 @@ PYEOF
 no_dir() { if [ -e "$1" ]; then bad "$1 exists after a failing command"; fi; }
 
 # --help of every subcommand.
-for sub in "" init sft generate logprobs tokenize; do
+for sub in "" init sft generate logprobs reward score tokenize; do
   ok "help_${sub:-main}" "$RLHF" $sub --help
 done
 
@@ -121,6 +121,66 @@ ok tokenize_file "$RLHF" tokenize --model m1 --file text.txt --decode
 jsonl tokenize_file.out 1 'r["text"] == "line one\nline two\n"'
 ok tokenize_ids "$RLHF" tokenize --model m1 --ids "[104, 105, 256]"
 jsonl tokenize_ids.out 1 'r["text"] == "hi<|endoftext|>"'
+
+# ---- Reward model: K-wise rankings from the SFT model m1, then scores.
+# The labeler prefers completions with more "!": K = 4 completions per prompt, ranked by that.
+"$PY" - <<'PYEOF'
+import json, random
+random.seed(1)
+with open("rank.jsonl", "w") as f:
+    for i in range(40):
+        counts = random.sample(range(6), 4)
+        comps = [" A: here" + "!" * c for c in counts]
+        ranking = [1 + sum(d > c for d in counts) for c in counts]
+        f.write(json.dumps({"prompt": "Q: where?", "completions": comps, "ranking": ranking}) + "\n")
+with open("pairs.jsonl", "w") as f:
+    for i in range(12):
+        f.write(json.dumps({"prompt": "Q:", "chosen": " yes!!", "rejected": " no", "margin": 0.5}) + "\n")
+with open("to_score.jsonl", "w") as f:
+    f.write(json.dumps({"prompt": "Q: where?", "completion": " A: here!!!!!"}) + "\n")
+    f.write(json.dumps({"prompt": "Q: where?", "completion": " A: here"}) + "\n")
+PYEOF
+ok reward "$RLHF" reward --model m1 --data rank.jsonl --out rm --steps 40 --batch-size 8 --lr 2e-3 --warmup 4 \
+  --eval-every 20 --log-every 10 --val-fraction 0.2 --seed 4
+for f in config.json model.safetensors optimizer.safetensors trainer_state.json metrics.jsonl; do
+  [ -f "rm/$f" ] || bad "reward: rm/$f missing"
+done
+grep -q "eval/accuracy" reward.out || bad "reward: no progress line with eval/accuracy"
+"$PY" -c '
+import json
+r = [json.loads(l) for l in open("rm/metrics.jsonl")]
+last = r[-1]
+assert last["step"] == 40 and last["eval/accuracy"] >= 0.9, last
+assert all(k in last for k in ("train/loss", "train/margin", "train/rewards_std", "train/comparisons_per_second"))
+c = json.load(open("rm/config.json"))
+assert c["architectures"] == ["GPT2ForSequenceClassification"] and c["reward_gain"] > 0, c
+' || bad "reward: metrics or config"
+ok score "$RLHF" score --model rm --data to_score.jsonl
+jsonl score.out 2 'isinstance(r["score"], float) and isinstance(r["reward"], float)'
+"$PY" -c '
+import json
+a, b = [json.loads(l) for l in open("score.out")]
+assert a["score"] > b["score"], (a, b)
+' || bad "score: the preferred completion does not score higher"
+ok reward_resume "$RLHF" reward --model m1 --data rank.jsonl --out rm --steps 45 --batch-size 8 --lr 2e-3 --warmup 4 \
+  --eval-every 20 --log-every 10 --val-fraction 0.2 --seed 4 --resume
+grep -q "resumed from rm at step 40" reward_resume.out || bad "reward_resume: did not resume at step 40"
+ok reward_pairs "$RLHF" reward --model m1 --data pairs.jsonl --out rm_pairs --steps 3 --batch-size 4 --val-fraction 0.25 \
+  --center-coefficient 0.01 --normalize-data to_score.jsonl
+grep -q "normalised on 2 reference completions" reward_pairs.out || bad "reward_pairs: --normalize-data not used"
+{ head -2 rank.jsonl; echo '{"prompt": "Q:", "completions": ["a", "b", "c"], "ranking": [1, 2]}'; } >bad_rank.jsonl
+fails reward_bad_ranking 'bad_rank.jsonl:3: field "ranking" has 2 ranks for 3 completions' \
+  "$RLHF" reward --model m1 --data bad_rank.jsonl --out bad_rm1
+no_dir bad_rm1
+echo '{"prompt": "Q:", "completions": ["a", "b"], "ranking": [1, 5]}' >bad_rank2.jsonl
+fails reward_rank_range 'bad_rank2.jsonl:1: field "ranking": rank 5 of completion 1 is outside [1, 2]' \
+  "$RLHF" reward --model m1 --data bad_rank2.jsonl --out bad_rm2
+no_dir bad_rm2
+fails reward_missing "nope.jsonl: no such file" "$RLHF" reward --model m1 --data nope.jsonl --out bad_rm3
+no_dir bad_rm3
+fails score_not_rm "m1: not a reward model" "$RLHF" score --model m1 --data to_score.jsonl
+echo '{"prompt": "Q:", "completion": ""}' >empty_completion.jsonl
+fails score_empty 'empty_completion.jsonl:1: field "completion" is empty' "$RLHF" score --model rm --data empty_completion.jsonl
 
 # ---- A GPT-2 BPE model: the tokenizer files travel with the checkpoint.
 if [ -n "$GPT2" ] && [ -f "$GPT2/vocab.json" ]; then

@@ -155,4 +155,27 @@ inline void check_gradients(const std::vector<Input>& inputs, const std::functio
   }
 }
 
+// Central differences over every element of a model's parameter buffer against the analytic
+// gradient in its gradient buffer (filled by the caller's backward); returns
+// ||analytic - numeric|| / max(||analytic||, ||numeric||).
+template <class Loss>
+double whole_model_error(Tensor& parameters, const Tensor& gradients, Loss&& loss, double eps = 1e-5) {
+  double* params = parameters.data();
+  const double* grads = gradients.data();
+  double diff2 = 0, a2 = 0, n2 = 0;
+  for (std::int64_t i = 0; i < parameters.numel(); ++i) {
+    const double saved = params[i];
+    params[i] = saved + eps;
+    const double plus = loss();
+    params[i] = saved - eps;
+    const double minus = loss();
+    params[i] = saved;
+    const double numeric = (plus - minus) / (2 * eps);
+    diff2 += (numeric - grads[i]) * (numeric - grads[i]);
+    a2 += grads[i] * grads[i];
+    n2 += numeric * numeric;
+  }
+  return std::sqrt(diff2) / std::max(std::sqrt(std::max(a2, n2)), 1e-300);
+}
+
 }  // namespace gradcheck

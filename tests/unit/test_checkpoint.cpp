@@ -3,6 +3,8 @@
 // validation of malformed files; config.json errors; and writes that are atomic.
 #include <doctest/doctest.h>
 
+#include "temp_dir.hpp"
+
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -38,19 +40,7 @@ namespace {
 const fs::path data_dir = RLHF_TEST_DATA_DIR;
 
 // A fresh directory under the system's temp directory, removed with everything in it at the end.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "rlhf-checkpoint-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using testing::TempDir;
 
 std::string read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

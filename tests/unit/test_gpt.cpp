@@ -8,6 +8,7 @@
 #include <new>
 #include <vector>
 
+#include "gradcheck.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/rlhf.hpp"
 
@@ -53,30 +54,6 @@ struct Batch {
   Tensor<double, cpu> loss_mask{{2, 5}, {1, 1, 1, 1, 0, 0, 0, 1, 1, 1}};
 };
 
-// Central differences over every element of the parameter buffer against the analytic
-// gradient in gradients(); returns ||analytic - numeric|| / max(||analytic||, ||numeric||).
-template <class Loss>
-double whole_model_error(GPT<double, cpu>& model, Loss&& loss) {
-  auto params = model.parameters().view();
-  auto grads = model.gradients().view();
-  double diff2 = 0, a2 = 0, n2 = 0;
-  const double eps = 1e-5;
-  for (std::int64_t i = 0; i < params.numel(); ++i) {
-    const double saved = params.data()[i];
-    params.data()[i] = saved + eps;
-    const double plus = loss();
-    params.data()[i] = saved - eps;
-    const double minus = loss();
-    params.data()[i] = saved;
-    const double numeric = (plus - minus) / (2 * eps);
-    const double analytic = grads.data()[i];
-    diff2 += (numeric - analytic) * (numeric - analytic);
-    a2 += analytic * analytic;
-    n2 += numeric * numeric;
-  }
-  return std::sqrt(diff2) / std::max(std::sqrt(std::max(a2, n2)), 1e-300);
-}
-
 }  // namespace
 
 TEST_CASE("GPT gradient check (double, 2 layers): LM loss with left padding and a loss mask") {
@@ -92,7 +69,7 @@ TEST_CASE("GPT gradient check (double, 2 layers): LM loss with left padding and 
   model.zero_grad();
   loss();
   model.backward_lm_loss();
-  const double err = whole_model_error(model, loss);
+  const double err = gradcheck::whole_model_error(model.parameters(), model.gradients(), loss);
   MESSAGE("relative error ", err);
   CHECK(err <= 1e-6);
 }
@@ -113,7 +90,7 @@ TEST_CASE("GPT gradient check (double, 2 layers): log-probs at temperature 0.7")
   model.zero_grad();
   loss();
   model.backward_logprobs(upstream);
-  const double err = whole_model_error(model, loss);
+  const double err = gradcheck::whole_model_error(model.parameters(), model.gradients(), loss);
   MESSAGE("relative error ", err);
   CHECK(err <= 1e-6);
 }

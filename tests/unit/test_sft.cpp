@@ -3,6 +3,8 @@
 // disk is checked when it is read back.
 #include <doctest/doctest.h>
 
+#include "temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -17,14 +19,7 @@ using rlhf::nn::GPT;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("rlhf_sft_test_" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using testing::TempDir;
 
 // A corpus with structure to learn: prompt "count:" and a fixed completion pattern.
 fs::path write_corpus(const fs::path& dir) {

@@ -47,6 +47,7 @@ struct SaveOptions {
   Gpt2ConfigExtras config;           // bos/eos token ids written to config.json
   std::filesystem::path vocab_json;  // the BPE tokenizer's files: copied into the checkpoint when given
   std::filesystem::path merges_txt;
+  nlohmann::json config_fields = nlohmann::json::object();  // added to config.json, replacing GPT2Config's
 };
 
 namespace checkpoint_detail {
@@ -122,7 +123,9 @@ void save_gpt(const std::filesystem::path& dir, const nn::GPT<T, B>& model, cons
     write_safetensors(weights, tensors);
 
     AtomicFile config(dir / config_file_name);
-    config.write(gpt2_config_json(model.config(), options.config, torch_dtype_name<T>()).dump(2) + "\n");
+    nlohmann::json config_json = gpt2_config_json(model.config(), options.config, torch_dtype_name<T>());
+    config_json.update(options.config_fields);
+    config.write(config_json.dump(2) + "\n");
 
     std::vector<AtomicFile> tokenizer;
     for (const auto& [source, name] :
@@ -142,9 +145,13 @@ void save_gpt(const std::filesystem::path& dir, const nn::GPT<T, B>& model, cons
   }
 }
 
+// Whether a checkpoint must hold the model's head parameters (ParameterInfo::head): a reward
+// model starts from a language model's checkpoint, which has none, and keeps its own initial head.
+enum class Heads { required, optional };
+
 // Loads the weights in safetensors file `file` into model (whose architecture must match).
 template <class T, Backend B>
-void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model) {
+void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model, Heads heads = Heads::required) {
   SafetensorsReader reader(file);
   const std::string where = file.string();
   const nn::ParameterLayout& layout = model.layout();
@@ -180,7 +187,7 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model) 
          " (not a parameter of ", architecture(), ")");
   std::vector<std::string> missing;
   for (std::size_t i = 0; i < params.size(); ++i)
-    if (!found[i]) missing.push_back(params[i].name);
+    if (!found[i] && !(params[i].head && heads == Heads::optional)) missing.push_back(params[i].name);
   if (!missing.empty())
     fail(where, ": missing tensor", missing.size() > 1 ? "s " : " ", checkpoint_detail::name_list(missing), " (",
          architecture(), ")");
@@ -192,8 +199,9 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model) 
     if (!is_floating(t.dtype))
       fail(where, ": tensor '", t.name, "' has dtype ", to_string(t.dtype), ", expected F32, F64, F16 or BF16");
   };
-  std::vector<T> host(static_cast<std::size_t>(layout.size()), T(0));
+  std::vector<T> host = model.parameters().to_vector();  // a head the file lacks keeps its value
   for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!found[i]) continue;
     check_tensor(*found[i], params[i]);
     reader.read_into(*found[i],
                      std::span<T>(host.data() + params[i].offset, static_cast<std::size_t>(params[i].shape.numel())));
@@ -214,7 +222,7 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model) 
 // Loads the checkpoint in `dir` into an existing model; its config.json must describe the
 // model's architecture.
 template <class T, Backend B>
-void load_weights(const std::filesystem::path& dir, nn::GPT<T, B>& model) {
+void load_weights(const std::filesystem::path& dir, nn::GPT<T, B>& model, Heads heads = Heads::required) {
   const nn::GPTConfig saved = read_config(dir);
   const nn::GPTConfig& have = model.config();
   const std::string file = (dir / config_file_name).string();
@@ -227,7 +235,7 @@ void load_weights(const std::filesystem::path& dir, nn::GPT<T, B>& model) {
   same("n_layer", saved.n_layer, have.n_layer);
   same("n_head", saved.n_head, have.n_head);
   same("layer_norm_epsilon", saved.layer_norm_epsilon, have.layer_norm_epsilon);
-  load_weights_file(checkpoint_detail::weights_path(dir), model);
+  load_weights_file(checkpoint_detail::weights_path(dir), model, heads);
 }
 
 // A new model with the architecture and weights of the checkpoint in `dir`. (GPT is not movable:

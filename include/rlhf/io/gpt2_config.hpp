@@ -147,21 +147,25 @@ inline nn::GPTConfig parse_gpt2_config(const nlohmann::json& j, const std::strin
   return c;
 }
 
-inline nn::GPTConfig read_config_file(const std::filesystem::path& file) {
+// A config file as JSON, for the fields beyond the architecture (a reward model's normalisation).
+inline nlohmann::json read_json_file(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file.string(), ": cannot open the file");
   std::ostringstream text;
   text << in.rdbuf();
-  nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text.str());
+    return nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::exception& e) {
     fail(file.string(), ": not valid JSON: ", e.what());
   }
-  return parse_gpt2_config(j, file.string());
 }
 
-// The architecture of the checkpoint in directory `dir` (its config.json).
+inline nn::GPTConfig read_config_file(const std::filesystem::path& file) {
+  return parse_gpt2_config(read_json_file(file), file.string());
+}
+
+// The checkpoint in directory `dir`: its config.json, and the architecture it describes.
+inline nlohmann::json read_config_json(const std::filesystem::path& dir) { return read_json_file(dir / config_file_name); }
 inline nn::GPTConfig read_config(const std::filesystem::path& dir) { return read_config_file(dir / config_file_name); }
 
 }  // namespace rlhf::io

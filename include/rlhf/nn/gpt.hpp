@@ -23,12 +23,23 @@
 
 namespace rlhf::nn {
 
+// A parameter of a head built on the trunk (the reward model's score.weight): it lives in the
+// model's one parameter buffer after GPT-2's tensors, so the optimizer, gradient clipping and
+// checkpoints treat it like any other.
+struct HeadParameter {
+  std::string name;
+  Shape shape;
+  bool decay = false;
+};
+
 template <class T, Backend B>
 class GPT {
  public:
-  explicit GPT(const GPTConfig& config, B backend = {}) : config_(config), be_(backend) {
+  explicit GPT(const GPTConfig& config, B backend = {}, const std::vector<HeadParameter>& heads = {})
+      : config_(config), be_(backend) {
     config_.validate();
     build_layout();
+    for (const HeadParameter& h : heads) layout_.add(h.name, h.shape, h.decay, true);
     params_ = Tensor<T, B>(Shape{layout_.size()});
     grads_ = Tensor<T, B>(Shape{layout_.size()});
     bind();
@@ -45,9 +56,10 @@ class GPT {
   View<T, B> gradient(std::string_view name) { return layout_.view(grads_.view(), index_of(name)); }
   std::int64_t activation_allocations() const { return arena_.allocations(); }
 
-  // GPT-2's initialisation: N(0, 0.02) for matrices and embeddings, N(0, 0.02 / √(2·n_layer))
-  // for the projections into the residual stream, zero biases, unit LayerNorm gains. Parameter
-  // i draws from Philox stream i of the seed, so the result is the same on every backend.
+  // GPT-2's initialisation: N(0, 0.02) for matrices and embeddings (head matrices too),
+  // N(0, 0.02 / √(2·n_layer)) for the projections into the residual stream, zero biases, unit
+  // LayerNorm gains. Parameter i draws from Philox stream i of the seed, so the result is the
+  // same on every backend.
   void init_weights(std::uint64_t seed) {
     const T std_dev = T(config_.initializer_range);
     const T proj_std = T(config_.initializer_range / std::sqrt(2.0 * double(config_.n_layer)));

@@ -16,6 +16,8 @@ struct ParameterInfo {
   Shape shape;
   std::int64_t offset = 0;  // in elements, from the start of the buffer
   bool decay = false;       // AdamW's weight decay applies (matrices of Linear layers)
+  bool head = false;        // a task head on top of GPT-2 (the reward model's score): absent from
+                            // a language-model checkpoint, so loading one keeps its initial value
 };
 
 class ParameterLayout {
@@ -23,11 +25,11 @@ class ParameterLayout {
   // Each tensor starts on a 64-byte boundary (16 floats) so vector loads of a row stay aligned.
   static constexpr std::int64_t alignment = 16;
 
-  std::int64_t add(std::string name, Shape shape, bool decay) {
+  std::int64_t add(std::string name, Shape shape, bool decay, bool head = false) {
     for (const ParameterInfo& p : params_)
       if (p.name == name) fail("ParameterLayout: duplicate parameter name ", name);
     const std::int64_t offset = (size_ + alignment - 1) / alignment * alignment;
-    params_.push_back({std::move(name), shape, offset, decay});
+    params_.push_back({std::move(name), shape, offset, decay, head});
     size_ = offset + shape.numel();
     return static_cast<std::int64_t>(params_.size()) - 1;
   }

@@ -18,14 +18,13 @@
 #include "rlhf/data/batch.hpp"
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/data/shuffle.hpp"
-#include "rlhf/io/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
-#include "rlhf/io/safetensors.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/trainer_state.hpp"
 
 namespace rlhf::train {
 
@@ -176,49 +175,22 @@ class SFTTrainer {
   // The model as a Hugging Face GPT-2 checkpoint, plus the training state beside it.
   void save(const std::filesystem::path& dir, const io::SaveOptions& options = {}) {
     io::save_gpt(dir, model_, options);
-    const auto m = optimizer_.first_moment().to_vector(), v = optimizer_.second_moment().to_vector();
-    const std::vector<std::int64_t> shape{static_cast<std::int64_t>(m.size())};
-    const std::vector<io::TensorToWrite> tensors{io::TensorToWrite::of<T>("exp_avg", shape, m),
-                                                 io::TensorToWrite::of<T>("exp_avg_sq", shape, v)};
-    io::write_safetensors(dir / "optimizer.safetensors", tensors, {});
-    const nlohmann::json state{{"step", step_},
-                               {"optimizer_steps", optimizer_.steps()},
-                               {"data_epoch", sampler_.position().epoch},
-                               {"data_index", sampler_.position().index},
-                               {"seed", config_.seed},
-                               {"train_examples", split_.train.size()},
-                               {"validation_examples", split_.validation.size()}};
-    io::write_file_atomically(dir / "trainer_state.json", state.dump(1) + "\n");
+    save_optimizer(dir, optimizer_);
+    write_trainer_state(dir, {{"step", step_},
+                              {"optimizer_steps", optimizer_.steps()},
+                              {"data_epoch", sampler_.position().epoch},
+                              {"data_index", sampler_.position().index},
+                              {"seed", config_.seed},
+                              {"train_examples", split_.train.size()},
+                              {"validation_examples", split_.validation.size()}});
   }
 
   // Restores what save() wrote: weights, AdamW moments and step, data position.
   void resume(const std::filesystem::path& dir) {
-    const std::filesystem::path state_file = dir / "trainer_state.json";
-    std::ifstream in(state_file);
-    if (!in) fail("cannot open ", state_file.string());
-    nlohmann::json state;
-    try {
-      state = nlohmann::json::parse(in);
-      for (const char* field : {"step", "optimizer_steps", "data_epoch", "data_index", "seed", "train_examples"})
-        if (!state.contains(field) || !state[field].is_number_integer())
-          fail(state_file.string(), ": missing or non-integer field \"", field, "\"");
-    } catch (const nlohmann::json::exception& e) {
-      fail(state_file.string(), ": malformed JSON: ", e.what());
-    }
-    if (state["seed"].get<std::uint64_t>() != config_.seed || state["train_examples"].get<std::size_t>() != split_.train.size())
-      fail(state_file.string(), ": saved with seed ", state["seed"].get<std::uint64_t>(), " and ",
-           state["train_examples"].get<std::size_t>(), " training examples; this run has seed ", config_.seed, " and ",
-           split_.train.size(), " (resume with the same data and seed)");
+    const nlohmann::json state = read_trainer_state(dir, {"step", "optimizer_steps", "data_epoch", "data_index"},
+                                                    config_.seed, split_.train.size());
     io::load_weights(dir, model_);
-    io::SafetensorsReader moments(dir / "optimizer.safetensors");
-    for (auto [name, moment] : {std::pair{"exp_avg", &optimizer_.first_moment()}, std::pair{"exp_avg_sq", &optimizer_.second_moment()}}) {
-      const std::vector<T> values = moments.read<T>(name);
-      if (static_cast<std::int64_t>(values.size()) != moment->numel())
-        fail(moments.path().string(), ": tensor '", name, "' has ", values.size(), " elements, the model's optimizer ",
-             moment->numel());
-      B::copy_from_host(moment->data(), values.data(), moment->bytes());
-    }
-    optimizer_.set_steps(state["optimizer_steps"].get<std::int64_t>());
+    load_optimizer(dir, optimizer_, state["optimizer_steps"].get<std::int64_t>());
     step_ = state["step"].get<std::int64_t>();
     sampler_ = data::EpochSampler(split_.train, config_.seed,
                                   {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});

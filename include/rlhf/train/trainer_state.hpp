@@ -1,0 +1,76 @@
+#pragma once
+// What a trainer saves beside its model checkpoint so that a resumed run continues bit for bit:
+//   optimizer.safetensors   AdamW's two moments, laid out like the parameter buffer
+//   trainer_state.json      step, optimizer steps, data position, seed, dataset sizes, ...
+// Both are written atomically. read_trainer_state checks that the fields a trainer needs are
+// integers and that the run being resumed used the same seed and data.
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rlhf/core/error.hpp"
+#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/io/safetensors.hpp"
+#include "rlhf/optim/adamw.hpp"
+
+namespace rlhf::train {
+
+inline constexpr std::string_view optimizer_file_name = "optimizer.safetensors";
+inline constexpr std::string_view trainer_state_file_name = "trainer_state.json";
+
+template <class T, Backend B>
+void save_optimizer(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer) {
+  const auto m = optimizer.first_moment().to_vector(), v = optimizer.second_moment().to_vector();
+  const std::vector<std::int64_t> shape{static_cast<std::int64_t>(m.size())};
+  const std::vector<io::TensorToWrite> tensors{io::TensorToWrite::of<T>("exp_avg", shape, m),
+                                               io::TensorToWrite::of<T>("exp_avg_sq", shape, v)};
+  io::write_safetensors(dir / optimizer_file_name, tensors, {});
+}
+
+template <class T, Backend B>
+void load_optimizer(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer, std::int64_t steps) {
+  io::SafetensorsReader moments(dir / optimizer_file_name);
+  for (auto [name, moment] : {std::pair{"exp_avg", &optimizer.first_moment()}, std::pair{"exp_avg_sq", &optimizer.second_moment()}}) {
+    const std::vector<T> values = moments.read<T>(name);
+    if (static_cast<std::int64_t>(values.size()) != moment->numel())
+      fail(moments.path().string(), ": tensor '", name, "' has ", values.size(), " elements, the model's optimizer ",
+           moment->numel());
+    B::copy_from_host(moment->data(), values.data(), moment->bytes());
+  }
+  optimizer.set_steps(steps);
+}
+
+inline void write_trainer_state(const std::filesystem::path& dir, const nlohmann::json& state) {
+  io::write_file_atomically(dir / trainer_state_file_name, state.dump(1) + "\n");
+}
+
+// trainer_state.json of `dir`, with every field in `integers` an integer, saved with `seed` and
+// `train_examples` training examples (else resuming would not continue the same run).
+inline nlohmann::json read_trainer_state(const std::filesystem::path& dir, std::initializer_list<const char*> integers,
+                                         std::uint64_t seed, std::size_t train_examples) {
+  const std::filesystem::path file = dir / trainer_state_file_name;
+  std::ifstream in(file);
+  if (!in) fail("cannot open ", file.string());
+  nlohmann::json state;
+  try {
+    state = nlohmann::json::parse(in);
+    for (const char* field : integers)
+      if (!state.contains(field) || !state[field].is_number_integer())
+        fail(file.string(), ": missing or non-integer field \"", field, "\"");
+    for (const char* field : {"seed", "train_examples"})
+      if (!state.contains(field) || !state[field].is_number_integer())
+        fail(file.string(), ": missing or non-integer field \"", field, "\"");
+  } catch (const nlohmann::json::exception& e) {
+    fail(file.string(), ": malformed JSON: ", e.what());
+  }
+  if (state["seed"].get<std::uint64_t>() != seed || state["train_examples"].get<std::size_t>() != train_examples)
+    fail(file.string(), ": saved with seed ", state["seed"].get<std::uint64_t>(), " and ",
+         state["train_examples"].get<std::size_t>(), " training examples; this run has seed ", seed, " and ",
+         train_examples, " (resume with the same data and seed)");
+  return state;
+}
+
+}  // namespace rlhf::train
