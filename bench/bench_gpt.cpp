@@ -78,7 +78,7 @@ BENCHMARK(BM_train_step_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_train_step_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 BENCHMARK(BM_generate_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_openblas(argv);
+  rlhf::reexec_with_fast_runtime(argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -275,7 +275,7 @@ void register_vocab_ops() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_openblas(argv);
+  rlhf::reexec_with_fast_runtime(argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_matmul();

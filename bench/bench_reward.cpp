@@ -70,7 +70,7 @@ BENCHMARK(BM_reward_kwise)->Arg(4)->Arg(9)->Unit(benchmark::kMillisecond)->UseRe
 BENCHMARK(BM_reward_pairs_expanded)->Arg(4)->Arg(9)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_openblas(argv);
+  rlhf::reexec_with_fast_runtime(argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

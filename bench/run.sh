@@ -46,8 +46,8 @@ if [[ ! -x "$bindir/bench_kernels" ]]; then
 fi
 mkdir -p "$out"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
-source "$here/openblas_env.sh"
-openblas_env "$build/bench/bench_kernels"
+source "$here/runtime_env.sh"
+runtime_env "$build/bench/bench_kernels"
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -13,8 +13,8 @@ python="${PYTHON:-/usr/bin/python3}"
 out="$build/bench-results"
 mkdir -p "$out"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
-source "$here/openblas_env.sh"
-openblas_env "$build/bench/bench_gpt"
+source "$here/runtime_env.sh"
+runtime_env "$build/bench/bench_gpt"
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), threads: $threads, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$build/bench/bench_gpt" --benchmark_min_time="$min_time" --benchmark_format=console \
   --benchmark_out_format=json --benchmark_out="$out/bench_gpt.json" >&2

@@ -5,6 +5,7 @@
 //   rlhf logprobs  per-token log-probs of JSONL texts under a checkpoint, printed as JSONL
 //   rlhf reward    reward-model training on pairwise or K-wise comparisons -> checkpoints + metrics
 //   rlhf score     reward-model scores of prompt/completion pairs, printed as JSONL
+//   rlhf ppo       PPO against a reward model with a KL penalty -> policy/ + value/ + metrics
 //   rlhf tokenize  token ids of a text (and the round trip)
 // Errors: one line "rlhf: <message>" on stderr and exit code 1; command-line usage errors exit
 // with CLI11's codes. Outputs are complete or absent: checkpoints and metrics are written
@@ -28,6 +29,7 @@
 #include "rlhf/rlhf.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/ppo.hpp"
 #include "rlhf/train/reward.hpp"
 
 namespace fs = std::filesystem;
@@ -558,6 +560,89 @@ int run_score(const ScoreArgs& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// rlhf ppo
+
+struct PpoArgs {
+  std::string policy, reward, prompts, out, ptx_data, kl_estimator = "k1";
+  rlhf::train::PPOConfig cfg;
+  std::int64_t iterations = 100, save_every = 10, log_every = 1;
+  bool resume = false;
+};
+
+std::vector<std::vector<std::int32_t>> read_prompts(const fs::path& file, const AnyTokenizer& tok, std::int64_t context,
+                                                    std::int64_t max_new_tokens) {
+  require_file(file);
+  std::vector<std::vector<std::int32_t>> prompts;
+  rlhf::data::read_jsonl(file, rlhf::data::JsonlFields{{"prompt"}}, [&](const rlhf::data::JsonlRecord& r) {
+    std::vector<std::int32_t> ids = tok.encode(r.string("prompt"));
+    if (ids.empty()) r.fail("field \"prompt\" is empty");
+    if (std::int64_t(ids.size()) + max_new_tokens > context)
+      r.fail("prompt of ", ids.size(), " tokens + ", max_new_tokens, " new tokens exceed the model's context of ", context);
+    prompts.push_back(std::move(ids));
+  });
+  if (prompts.empty()) fail(file.string(), ": no prompts");
+  return prompts;
+}
+
+int run_ppo(PpoArgs a) {
+  a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
+  a.cfg.validate();
+  if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);
+  if (a.save_every < 0 || a.log_every <= 0) fail("--save-every must be >= 0 and --log-every positive");
+  if (!a.ptx_data.empty()) require_file(a.ptx_data);
+  if (a.cfg.ptx_coef > 0 && a.ptx_data.empty()) fail("--ptx-coef needs --ptx-data FILE.jsonl");
+  Loaded sft = load_model(a.policy);  // the policy starts from it
+  if (!fs::is_directory(a.reward)) fail(a.reward, ": no such checkpoint directory");
+  if (!rlhf::io::is_reward_checkpoint(a.reward))
+    fail(a.reward, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
+         "\"]); train one with rlhf reward");
+  const auto reference = rlhf::io::load_gpt<T>(a.policy, rlhf::cpu{}, rlhf::nn::Trainable::no);
+  const auto rm = rlhf::io::load_reward_model<T>(a.reward, rlhf::cpu{}, rlhf::nn::Trainable::no);
+  const auto value = rlhf::io::load_reward_model<T>(a.reward);  // the value model starts as the reward model
+  if (!(rm->config().n_embd == value->config().n_embd) || rm->config().vocab_size != sft.model->config().vocab_size)
+    fail(a.reward, ": the reward model's vocabulary (", rm->config().vocab_size, ") differs from the policy's (",
+         sft.model->config().vocab_size, ")");
+  const std::int64_t context = std::min(sft.model->config().n_positions, rm->config().n_positions);
+  const auto prompts = read_prompts(a.prompts, sft.tokenizer, context, a.cfg.max_new_tokens);
+  std::printf("%s: %zu prompts\n", a.prompts.c_str(), prompts.size());
+  std::optional<rlhf::data::SftDataset> ptx;
+  if (!a.ptx_data.empty()) {
+    ptx = rlhf::data::load_sft_jsonl(a.ptx_data, sft.tokenizer, sft.model->config().n_positions);
+    std::printf("%s: %s\n", a.ptx_data.c_str(), ptx->summary().c_str());
+  }
+  rlhf::train::PPOTrainer<T, rlhf::cpu> trainer(*sft.model, *reference, *value,
+                                                rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
+                                                sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
+  const fs::path out = a.out;
+  if (a.resume) {
+    if (!fs::exists(out / "trainer_state.json"))
+      fail((out / "trainer_state.json").string(), ": no such file (nothing to --resume)");
+    trainer.resume(out);
+    std::printf("resumed from %s at iteration %lld\n", out.string().c_str(), (long long)trainer.iteration());
+  } else if (fs::exists(out / "trainer_state.json")) {
+    fail(out.string(), ": already holds a training run (trainer_state.json); use --resume to continue it");
+  }
+  if (trainer.iteration() >= a.iterations) {
+    std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(), (long long)a.iterations);
+    return 0;
+  }
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::io::SaveOptions options = sft.tokenizer.save_options();
+  while (trainer.iteration() < a.iterations) {
+    const json record = trainer.step();
+    log.write(record);
+    const std::int64_t it = trainer.iteration();
+    if (it % a.log_every == 0 || it == 1 || it == a.iterations) std::printf("%s\n", rlhf::train::progress_line(record).c_str());
+    if ((a.save_every > 0 && it % a.save_every == 0) || it == a.iterations) {
+      trainer.save(out, options);
+      std::printf("saved %s at iteration %lld\n", out.string().c_str(), (long long)it);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // rlhf tokenize
 
 struct TokenizeArgs {
@@ -609,11 +694,23 @@ int run_tokenize(const TokenizeArgs& a) {
   return 0;
 }
 
+// The options SFT and reward-model training share: steps, schedule, optimizer, evaluation, logging.
+template <class Config>
+void add_step_options(CLI::App* c, Config& cfg) {
+  c->add_option("--steps", cfg.max_steps, "Optimizer steps")->capture_default_str();
+  c->add_option("--lr", cfg.learning_rate, "Peak learning rate")->capture_default_str();
+  c->add_option("--warmup", cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
+  c->add_option("--weight-decay", cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  c->add_option("--max-grad-norm", cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
+  c->add_option("--eval-every", cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
+  c->add_option("--log-every", cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_openblas(argv);  // before anything else runs: it may start the program again
-  CLI::App app{"rlhf: GPT-2 models from initialisation through supervised fine-tuning and reward modelling (rlhf++ " RLHF_VERSION_STRING ")",
+  rlhf::reexec_with_fast_runtime(argv);  // before anything else runs: it may start the program again
+  CLI::App app{"rlhf: GPT-2 models through SFT, reward modelling and PPO (rlhf++ " RLHF_VERSION_STRING ")",
                "rlhf"};
   app.require_subcommand(1);
   app.set_version_flag("--version", RLHF_VERSION_STRING);
@@ -631,19 +728,13 @@ int main(int argc, char** argv) {
   c_sft->add_option("--model", sft.model, "Checkpoint directory to start from")->required();
   c_sft->add_option("--data", sft.data, "SFT data, JSONL")->required();
   c_sft->add_option("--out", sft.out, "Output directory: checkpoints, training state, metrics.jsonl")->required();
-  c_sft->add_option("--steps", sft.cfg.max_steps, "Optimizer steps")->capture_default_str();
   c_sft->add_option("--batch-size", sft.cfg.batch_size, "Sequences per step")->capture_default_str();
   c_sft->add_option("--micro-batch-size", sft.cfg.micro_batch_size, "Sequences per forward/backward (0: the whole batch)")->capture_default_str();
-  c_sft->add_option("--lr", sft.cfg.learning_rate, "Peak learning rate")->capture_default_str();
-  c_sft->add_option("--warmup", sft.cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
-  c_sft->add_option("--weight-decay", sft.cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  c_sft->add_option("--max-grad-norm", sft.cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
   c_sft->add_option("--max-length", sft.max_length, "Truncate examples to this many tokens (0: the model's context)")->capture_default_str();
   c_sft->add_option("--val-fraction", sft.val_fraction, "Share of examples held out for validation")->capture_default_str();
-  c_sft->add_option("--eval-every", sft.cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
   c_sft->add_option("--eval-max-batches", sft.cfg.eval_max_batches, "Validation batches per evaluation (0: all)")->capture_default_str();
-  c_sft->add_option("--log-every", sft.cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
   c_sft->add_option("--seed", sft.cfg.seed, "Seed of the split and the data order")->capture_default_str();
+  add_step_options(c_sft, sft.cfg);
   c_sft->add_flag("--resume", sft.resume, "Continue the run saved in --out");
 
   GenerateArgs gen;
@@ -670,20 +761,14 @@ int main(int argc, char** argv) {
   c_rw->add_option("--model", rw.model, "Checkpoint to start from: an SFT model (a new score head) or a reward model")->required();
   c_rw->add_option("--data", rw.data, "Comparisons, JSONL: {\"prompt\",\"chosen\",\"rejected\"[,\"margin\"]} or {\"prompt\",\"completions\",\"ranking\"}")->required();
   c_rw->add_option("--out", rw.out, "Output directory: the reward model, training state, metrics.jsonl")->required();
-  c_rw->add_option("--steps", rw.cfg.max_steps, "Optimizer steps")->capture_default_str();
   c_rw->add_option("--batch-size", rw.cfg.batch_size, "Groups (pairs or K-wise prompts) per step")->capture_default_str();
   c_rw->add_option("--micro-batch-tokens", rw.cfg.micro_batch_tokens, "Padded tokens per forward/backward (groups stay whole)")->capture_default_str();
-  c_rw->add_option("--lr", rw.cfg.learning_rate, "Peak learning rate")->capture_default_str();
-  c_rw->add_option("--warmup", rw.cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
-  c_rw->add_option("--weight-decay", rw.cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  c_rw->add_option("--max-grad-norm", rw.cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
   c_rw->add_option("--center-coefficient", rw.cfg.center_coefficient, "Pairwise data: c of c * mean((r_w + r_l)^2) (0: off)")->capture_default_str();
   c_rw->add_option("--max-length", rw.max_length, "Drop records with a sequence longer than this (0: the model's context)")->capture_default_str();
   c_rw->add_option("--val-fraction", rw.val_fraction, "Share of groups held out for validation")->capture_default_str();
   c_rw->add_option("--normalize-data", rw.normalize_data, "JSONL {\"prompt\",\"completion\"} whose scores get mean 0, std 1 (default: the held-out completions)");
-  c_rw->add_option("--eval-every", rw.cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
-  c_rw->add_option("--log-every", rw.cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
   c_rw->add_option("--seed", rw.cfg.seed, "Seed of the head, the split and the data order")->capture_default_str();
+  add_step_options(c_rw, rw.cfg);
   c_rw->add_flag("--resume", rw.resume, "Continue the run saved in --out");
 
   ScoreArgs sc;
@@ -691,6 +776,47 @@ int main(int argc, char** argv) {
   c_sc->add_option("--model", sc.model, "Reward-model checkpoint directory")->required();
   c_sc->add_option("--data", sc.data, "JSONL of {\"prompt\",\"completion\"}")->required();
   c_sc->add_option("--batch-size", sc.batch_size, "Sequences per forward pass")->capture_default_str();
+
+  PpoArgs ppo;
+  CLI::App* c_ppo = app.add_subcommand("ppo", "PPO of an SFT policy against a reward model, with a per-token KL penalty -> policy/, value/, metrics.jsonl");
+  c_ppo->add_option("--policy", ppo.policy, "SFT checkpoint: the policy starts from it and it is the frozen reference")->required();
+  c_ppo->add_option("--reward", ppo.reward, "Reward-model checkpoint: the frozen scorer; the value model starts from it")->required();
+  c_ppo->add_option("--prompts", ppo.prompts, "JSONL of {\"prompt\"}")->required();
+  c_ppo->add_option("--out", ppo.out, "Output directory: policy/, value/, trainer_state.json, metrics.jsonl")->required();
+  c_ppo->add_option("--iterations", ppo.iterations, "PPO iterations (rollout + update)")->capture_default_str();
+  c_ppo->add_option("--batch-size", ppo.cfg.batch_size, "Episodes (prompts) per iteration")->capture_default_str();
+  c_ppo->add_option("--mini-batch-size", ppo.cfg.mini_batch_size, "Episodes per optimizer step")->capture_default_str();
+  c_ppo->add_option("--micro-batch-size", ppo.cfg.micro_batch_size, "Episodes per forward/backward (0: the minibatch)")->capture_default_str();
+  c_ppo->add_option("--ppo-epochs", ppo.cfg.ppo_epochs, "Passes over each rollout")->capture_default_str();
+  c_ppo->add_option("--max-new-tokens", ppo.cfg.max_new_tokens, "Most tokens per response")->capture_default_str();
+  c_ppo->add_option("--temperature", ppo.cfg.sampling.temperature, "Sampling temperature (> 0; the log-probs use it too)")->capture_default_str();
+  c_ppo->add_option("--top-k", ppo.cfg.sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
+  c_ppo->add_option("--top-p", ppo.cfg.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
+  c_ppo->add_option("--kl-coef", ppo.cfg.kl_coef, "beta of the per-token KL penalty (initial value when adaptive)")->capture_default_str();
+  c_ppo->add_option("--kl-estimator", ppo.kl_estimator, "k1 (logp - logp_ref), k3, abs or mse")->capture_default_str();
+  c_ppo->add_flag("--adaptive-kl", ppo.cfg.adaptive_kl, "Ziegler et al.'s adaptive KL coefficient");
+  c_ppo->add_option("--kl-target", ppo.cfg.kl_target, "Target KL of the adaptive controller (nats per episode)")->capture_default_str();
+  c_ppo->add_option("--kl-horizon", ppo.cfg.kl_horizon, "Horizon of the adaptive controller (episodes)")->capture_default_str();
+  c_ppo->add_option("--gamma", ppo.cfg.gamma, "GAE discount")->capture_default_str();
+  c_ppo->add_option("--lambda", ppo.cfg.lambda, "GAE lambda")->capture_default_str();
+  c_ppo->add_option("--cliprange", ppo.cfg.cliprange, "Clip range of the policy ratio")->capture_default_str();
+  c_ppo->add_option("--cliprange-value", ppo.cfg.cliprange_value, "Clip range of the value around the rollout's")->capture_default_str();
+  c_ppo->add_option("--vf-coef", ppo.cfg.vf_coef, "Value-loss coefficient")->capture_default_str();
+  c_ppo->add_option("--entropy-coef", ppo.cfg.entropy_coef, "Entropy bonus coefficient (0: none)")->capture_default_str();
+  c_ppo->add_option("--lr", ppo.cfg.learning_rate, "Policy learning rate")->capture_default_str();
+  c_ppo->add_option("--value-lr", ppo.cfg.value_learning_rate, "Value-model learning rate (0: --lr)")->capture_default_str();
+  c_ppo->add_option("--max-grad-norm", ppo.cfg.max_grad_norm, "Gradient-norm clipping of each model (0: none)")->capture_default_str();
+  c_ppo->add_option("--target-approx-kl", ppo.cfg.target_approx_kl, "Stop an iteration's update when a minibatch's approx-KL exceeds this (0: never)")->capture_default_str();
+  c_ppo->add_option("--missing-eos-penalty", ppo.cfg.missing_eos_penalty, "Added to the score of a response without EOS (e.g. -1; 0: none)")->capture_default_str();
+  c_ppo->add_option("--score-clip", ppo.cfg.score_clip, "Clip scores to [-c, c] (0: none)")->capture_default_str();
+  c_ppo->add_flag("--whiten-rewards", ppo.cfg.whiten_rewards, "Whiten the per-token rewards before GAE");
+  c_ppo->add_option("--ptx-data", ppo.ptx_data, "PPO-ptx: pretraining/SFT JSONL ({\"text\"} or {\"prompt\",\"completion\"})");
+  c_ppo->add_option("--ptx-coef", ppo.cfg.ptx_coef, "PPO-ptx coefficient gamma (0: off)")->capture_default_str();
+  c_ppo->add_option("--ptx-batch-size", ppo.cfg.ptx_batch_size, "PPO-ptx sequences per optimizer step")->capture_default_str();
+  c_ppo->add_option("--save-every", ppo.save_every, "Save every N iterations (0: only at the end)")->capture_default_str();
+  c_ppo->add_option("--log-every", ppo.log_every, "Progress line every N iterations (metrics.jsonl gets every one)")->capture_default_str();
+  c_ppo->add_option("--seed", ppo.cfg.seed, "Seed of the prompt order, the sampler and the minibatches")->capture_default_str();
+  c_ppo->add_flag("--resume", ppo.resume, "Continue the run saved in --out");
 
   TokenizeArgs tk;
   CLI::App* c_tk = app.add_subcommand("tokenize", "Token ids of a text (JSON array); --decode adds the round trip");
@@ -720,6 +846,7 @@ int main(int argc, char** argv) {
     if (*c_lp) return run_logprobs(lp);
     if (*c_rw) return run_reward(rw);
     if (*c_sc) return run_score(sc);
+    if (*c_ppo) return run_ppo(ppo);
     if (*c_tk) {
       if (tk.model.empty() && tk.tokenizer.empty()) fail("tokenize: give --model DIR or --tokenizer bytes|gpt2:DIR");
       tk.text_given = o_text->count() > 0;

@@ -171,7 +171,7 @@ double copy_accuracy(const Activations& a, const Batch& batch) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_openblas(argv);
+  rlhf::reexec_with_fast_runtime(argv);
   try {
     const int steps = argc > 1 ? std::atoi(argv[1]) : 600;
     const std::uint64_t seed = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1234;

@@ -10,6 +10,7 @@
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/nn/reward_model.hpp"
 #include "rlhf/loss/bradley_terry.hpp"
+#include "rlhf/loss/ppo.hpp"
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"
@@ -24,3 +25,4 @@
 #include "rlhf/data/preference_dataset.hpp"
 #include "rlhf/train/sft.hpp"
 #include "rlhf/train/reward.hpp"
+#include "rlhf/train/ppo.hpp"

@@ -46,7 +46,7 @@ PYEOF
 no_dir() { if [ -e "$1" ]; then bad "$1 exists after a failing command"; fi; }
 
 # --help of every subcommand.
-for sub in "" init sft generate logprobs reward score tokenize; do
+for sub in "" init sft generate logprobs reward score ppo tokenize; do
   ok "help_${sub:-main}" "$RLHF" $sub --help
 done
 
@@ -181,6 +181,30 @@ no_dir bad_rm3
 fails score_not_rm "m1: not a reward model" "$RLHF" score --model m1 --data to_score.jsonl
 echo '{"prompt": "Q:", "completion": ""}' >empty_completion.jsonl
 fails score_empty 'empty_completion.jsonl:1: field "completion" is empty' "$RLHF" score --model rm --data empty_completion.jsonl
+
+# ---- PPO of m1 against the reward model rm, then resumed.
+ok ppo "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out ppo --iterations 4 --batch-size 4 \
+  --mini-batch-size 2 --ppo-epochs 2 --max-new-tokens 8 --temperature 0.9 --lr 1e-4 --save-every 2 --seed 5
+for f in trainer_state.json metrics.jsonl policy/config.json policy/model.safetensors policy/optimizer.safetensors \
+  value/config.json value/model.safetensors value/optimizer.safetensors; do
+  [ -f "ppo/$f" ] || bad "ppo: ppo/$f missing"
+done
+jsonl ppo/metrics.jsonl 4 'all(k in r for k in ("objective/kl", "objective/kl_coef", "objective/entropy", "objective/scores", "objective/rlhf_reward", "policy/loss", "policy/clipfrac", "policy/approxkl", "value/loss", "value/clipfrac", "value/explained_variance", "returns/mean", "returns/var", "ptx/loss", "response/length", "response/eos_rate", "time/generation", "time/update", "tokens/s")) and r["policy/first_ratio_error"] < 1e-4'
+ok ppo_resume "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out ppo --iterations 6 --batch-size 4 \
+  --mini-batch-size 2 --ppo-epochs 2 --max-new-tokens 8 --temperature 0.9 --lr 1e-4 --save-every 2 --seed 5 --resume
+grep -q "resumed from ppo at iteration 4" ppo_resume.out || bad "ppo_resume: did not resume at iteration 4"
+jsonl ppo/metrics.jsonl 6 'r["iteration"] >= 1'
+ok generate_ppo "$RLHF" generate --model ppo/policy --prompt "Q:" --max-new-tokens 4
+fails ppo_not_rm "m1: not a reward model" "$RLHF" ppo --policy m1 --reward m1 --prompts prompts.jsonl --out bad_ppo1
+no_dir bad_ppo1
+echo '{"text": "Q:"}' >bad_prompts.jsonl
+fails ppo_bad_prompts 'bad_prompts.jsonl:1: unknown field "text"' "$RLHF" ppo --policy m1 --reward rm --prompts bad_prompts.jsonl --out bad_ppo2
+no_dir bad_ppo2
+fails ppo_long_prompt "new tokens exceed the model's context of 64" "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl \
+  --out bad_ppo3 --max-new-tokens 60
+no_dir bad_ppo3
+fails ppo_estimator 'unknown KL estimator "k2"' "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out bad_ppo4 --kl-estimator k2
+no_dir bad_ppo4
 
 # ---- A GPT-2 BPE model: the tokenizer files travel with the checkpoint.
 if [ -n "$GPT2" ] && [ -f "$GPT2/vocab.json" ]; then

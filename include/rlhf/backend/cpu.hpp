@@ -11,7 +11,7 @@
 #include "rlhf/backend/cpu/layernorm.hpp"
 #include "rlhf/backend/cpu/logprob.hpp"
 #include "rlhf/backend/cpu/matmul.hpp"
-#include "rlhf/backend/cpu/openblas_kernels.hpp"
+#include "rlhf/backend/cpu/fast_runtime.hpp"
 #include "rlhf/backend/cpu/random.hpp"
 #include "rlhf/backend/cpu/reduce.hpp"
 #include "rlhf/backend/cpu/residual.hpp"

@@ -241,8 +241,9 @@ void load_weights(const std::filesystem::path& dir, nn::GPT<T, B>& model, Heads 
 // A new model with the architecture and weights of the checkpoint in `dir`. (GPT is not movable:
 // its modules hold views into its buffers.)
 template <class T, Backend B = cpu>
-std::unique_ptr<nn::GPT<T, B>> load_gpt(const std::filesystem::path& dir, B backend = {}) {
-  auto model = std::make_unique<nn::GPT<T, B>>(read_config(dir), backend);
+std::unique_ptr<nn::GPT<T, B>> load_gpt(const std::filesystem::path& dir, B backend = {},
+                                        nn::Trainable trainable = nn::Trainable::yes) {
+  auto model = std::make_unique<nn::GPT<T, B>>(read_config(dir), backend, std::vector<nn::HeadParameter>{}, trainable);
   load_weights_file(checkpoint_detail::weights_path(dir), *model);
   return model;
 }

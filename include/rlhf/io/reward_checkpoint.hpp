@@ -75,8 +75,9 @@ void load_reward_weights(const std::filesystem::path& dir, nn::RewardModel<T, B>
 }
 
 template <class T, Backend B = cpu>
-std::unique_ptr<nn::RewardModel<T, B>> load_reward_model(const std::filesystem::path& dir, B backend = {}) {
-  auto model = std::make_unique<nn::RewardModel<T, B>>(read_config(dir), backend);
+std::unique_ptr<nn::RewardModel<T, B>> load_reward_model(const std::filesystem::path& dir, B backend = {},
+                                                         nn::Trainable trainable = nn::Trainable::yes) {
+  auto model = std::make_unique<nn::RewardModel<T, B>>(read_config(dir), backend, trainable);
   load_weights_file(checkpoint_detail::weights_path(dir), model->gpt(), Heads::required);
   reward_detail::read_normalization(dir, *model);
   return model;

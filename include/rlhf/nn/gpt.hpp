@@ -23,6 +23,10 @@
 
 namespace rlhf::nn {
 
+// Whether a model trains: a frozen one (PPO's reference, the reward model that scores) has no
+// gradient buffer and no activation gradients, only what a forward pass needs.
+enum class Trainable { yes, no };
+
 // A parameter of a head built on the trunk (the reward model's score.weight): it lives in the
 // model's one parameter buffer after GPT-2's tensors, so the optimizer, gradient clipping and
 // checkpoints treat it like any other.
@@ -35,25 +39,31 @@ struct HeadParameter {
 template <class T, Backend B>
 class GPT {
  public:
-  explicit GPT(const GPTConfig& config, B backend = {}, const std::vector<HeadParameter>& heads = {})
-      : config_(config), be_(backend) {
+  explicit GPT(const GPTConfig& config, B backend = {}, const std::vector<HeadParameter>& heads = {},
+               Trainable trainable = Trainable::yes)
+      : config_(config), be_(backend), trainable_(trainable == Trainable::yes) {
     config_.validate();
     build_layout();
     for (const HeadParameter& h : heads) layout_.add(h.name, h.shape, h.decay, true);
     params_ = Tensor<T, B>(Shape{layout_.size()});
-    grads_ = Tensor<T, B>(Shape{layout_.size()});
+    if (trainable_) grads_ = Tensor<T, B>(Shape{layout_.size()});
     bind();
   }
+  GPT(const GPTConfig& config, Trainable trainable, B backend = {}) : GPT(config, backend, {}, trainable) {}
   GPT(GPT&&) = delete;  // modules hold views into the buffers this object owns
 
   const GPTConfig& config() const { return config_; }
   const B& backend() const { return be_; }
+  bool trainable() const { return trainable_; }
   const ParameterLayout& layout() const { return layout_; }
   Tensor<T, B>& parameters() { return params_; }
   const Tensor<T, B>& parameters() const { return params_; }
   Tensor<T, B>& gradients() { return grads_; }
   View<T, B> parameter(std::string_view name) { return layout_.view(params_.view(), index_of(name)); }
-  View<T, B> gradient(std::string_view name) { return layout_.view(grads_.view(), index_of(name)); }
+  View<T, B> gradient(std::string_view name) {
+    require_trainable("GPT::gradient");
+    return layout_.view(grads_.view(), index_of(name));
+  }
   std::int64_t activation_allocations() const { return arena_.allocations(); }
 
   // GPT-2's initialisation: N(0, 0.02) for matrices and embeddings (head matrices too),
@@ -73,7 +83,10 @@ class GPT {
     }
   }
 
-  void zero_grad() { B::fill_zero(grads_.data(), grads_.bytes()); }
+  void zero_grad() {
+    require_trainable("GPT::zero_grad");
+    B::fill_zero(grads_.data(), grads_.bytes());
+  }
 
   // The trunk. ids [B, T] int32; positions [B, T] or absent (then 0..T-1 in every row; give
   // explicit positions with left padding); key_mask [B, T] (1 real, 0 pad) or absent.
@@ -132,6 +145,7 @@ class GPT {
                                  mask.present() ? mask.reshape({N}) : mask);
   }
   void backward_lm_loss(T dloss = T(1)) {
+    require_trainable("GPT::backward_lm_loss");
     const std::int64_t N = rows();
     B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
     cross_entropy_backward(be_, grads_acts_.dlogits, acts_.logits, acts_.lse, targets_.reshape({N}),
@@ -139,24 +153,39 @@ class GPT {
     backward_from_logits();
   }
 
-  // logp [B, T]: log-prob of targets [B, T] under softmax(logits / temperature).
-  void logprobs(View<T, B> logp, In<std::int32_t, B> targets, T temperature = T(1)) {
+  // logp [B, T]: log-prob of targets [B, T] under softmax(logits / temperature); entropy [B, T],
+  // when given: the entropy of that distribution (PPO's entropy bonus and diagnostic).
+  void logprobs(View<T, B> logp, In<std::int32_t, B> targets, T temperature = T(1), View<T, B> entropy = {}) {
     require_forward("GPT::logprobs");
     check::shape("GPT::logprobs", "targets", targets, ids_.shape());
     check::shape("GPT::logprobs", "logp", logp, ids_.shape());
+    check::optional_shape("GPT::logprobs", "entropy", entropy, ids_.shape());
     lm_head_forward();
     targets_ = targets;
     temperature_ = temperature;
     const std::int64_t N = rows();
     logprob_forward(be_, logp.reshape({N}), acts_.lse, acts_.logits, targets.reshape({N}), temperature);
+    entropy_ = {};
+    if (entropy.present()) {  // same lse: both are of logits / temperature
+      entropy_forward(be_, entropy.reshape({N}), acts_.lse, acts_.logits, temperature);
+      entropy_ = entropy;
+    }
   }
-  // dlogp [B, T]: gradient of the loss with respect to the log-probs of the last logprobs().
-  void backward_logprobs(In<T, B> dlogp) {
+  // dlogp [B, T]: gradient of the loss with respect to the log-probs of the last logprobs();
+  // dentropy [B, T], when given, with respect to its entropies (which logprobs() must have computed).
+  void backward_logprobs(In<T, B> dlogp, In<T, B> dentropy = {}) {
+    require_trainable("GPT::backward_logprobs");
     check::shape("GPT::backward_logprobs", "dlogp", dlogp, ids_.shape());
+    check::optional_shape("GPT::backward_logprobs", "dentropy", dentropy, ids_.shape());
+    if (dentropy.present() && !entropy_.present())
+      fail("GPT::backward_logprobs: dentropy given, but the last logprobs() computed no entropy");
     const std::int64_t N = rows();
     B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
     logprob_backward(be_, grads_acts_.dlogits, dlogp.reshape({N}), acts_.logits, acts_.lse, targets_.reshape({N}),
                      temperature_);
+    if (dentropy.present())
+      entropy_backward(be_, grads_acts_.dlogits, dentropy.reshape({N}), acts_.logits, acts_.lse, entropy_.reshape({N}),
+                       temperature_);
     backward_from_logits();
   }
 
@@ -164,6 +193,8 @@ class GPT {
   // says which of them are real) against the cache, appends their keys and values, and returns
   // the logits [B, V] of each row's last new token. Only that row's hidden state goes through
   // the LM head. Prefill is the first call (the whole left-padded prompt), then one token a call.
+  // Rows are independent here, so a small step (one token for a few rows) runs as slices of rows
+  // side by side (row_parts / run_parts of the backend), each slice through the whole model.
   View<const T, B> forward_cached(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<std::int32_t, B> positions,
                                   In<T, B> key_mask_new) {
     constexpr std::string_view op = "GPT::forward_cached";
@@ -176,26 +207,18 @@ class GPT {
       fail(op, ": ids ", ids.shape(), " do not fit a cache of batch ", cache.batch(), " and ", cache.k.size(), " layers");
     if (past + Tn > cache.capacity())
       fail(op, ": ", past, " cached and ", Tn, " new tokens exceed the cache of ", cache.capacity(), " positions");
-    plan_inference(Bn, Tn);
-    Inference& s = infer_;
+    const std::int64_t parts = row_parts(be_, Bn, Bn * Tn * 12 * C * C);
+    plan_inference(Bn, Tn, parts);
     for (std::int64_t b = 0; b < Bn; ++b)  // the new positions' mask joins the cache's
       B::copy(cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
-
-    wte_.forward(be_, s.x, ids);
-    wpe_.forward(be_, s.block.x_mid, positions);
-    residual_forward(be_, s.x, s.x, s.block.x_mid);
-    for (std::size_t l = 0; l < blocks_.size(); ++l)  // x is each block's input and output
-      blocks_[l].forward_cached(be_, s.x, s.block, s.x, cache.k[l].view(), cache.v[l].view(), cache.key_mask, past);
-    for (std::int64_t b = 0; b < Bn; ++b)
-      B::copy(s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
-    ln_f_.forward(be_, s.last_ln, s.last);
-    matmul_forward(be_, s.logits, s.last_ln.out, wte_.table, View<const T, B>{}, WeightLayout::out_in);
+    run_parts(be_, parts, [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
     cache.length = past + Tn;
-    return s.logits;
+    return inference_logits_.cview();
   }
 
   // Backward of the trunk from a gradient at the hidden states [B, T, C] of the last forward.
   void backward_hidden(In<T, B> dhidden) {
+    require_trainable("GPT::backward_hidden");
     check::same("GPT::backward_hidden", "dhidden", dhidden, "hidden", acts_.ln_f.out);
     View<T, B> dres = grads_acts_.dresidual;
     B::fill_zero(dres.data(), dres.bytes());
@@ -216,13 +239,15 @@ class GPT {
     View<T, B> lse;         // [B·T] log-sum-exp per row (of logits / τ for logprobs)
     View<T, B> row_values;  // [B·T] per-token losses
   };
-  // Scratch for generation: one block's worth, reused by every layer.
+  // Scratch for generation, for the n rows of one slice of the batch: one block's worth, reused
+  // by every layer.
   struct Inference {
-    View<T, B> x;  // [B, Tn, C] residual stream
+    Arena<T, B> arena;
+    std::int64_t rows = 0;
+    View<T, B> x;  // [n, Tn, C] residual stream
     typename Block<T, B>::Cache block;
-    View<T, B> last;  // [B, C] hidden state of each row's last new token
+    View<T, B> last;  // [n, C] hidden state of each row's last new token
     typename LayerNorm<T, B>::Cache last_ln;
-    View<T, B> logits;  // [B, V]
   };
   struct ActivationGrads {
     View<T, B> dresidual, dhidden, dlogits;
@@ -264,7 +289,7 @@ class GPT {
   // Points every module at its slices of the parameter and gradient buffers.
   void bind() {
     auto p = [&](const std::string& name) { return parameter(name); };
-    auto g = [&](const std::string& name) { return gradient(name); };
+    auto g = [&](const std::string& name) { return trainable_ ? gradient(name) : View<T, B>{}; };
     auto linear = [&](const std::string& n) { return Linear<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias")}; };
     const T eps = T(config_.layer_norm_epsilon);
     auto layernorm = [&](const std::string& n) {
@@ -305,6 +330,7 @@ class GPT {
       s.logits = a.take({Bn * Tn, V});
       s.lse = a.take({Bn * Tn});
       s.row_values = a.take({Bn * Tn});
+      if (!trainable_) return;  // a frozen model runs forward only
       ActivationGrads& d = grads_acts_;
       d.dresidual = btc(1);
       d.dhidden = btc(1);
@@ -317,24 +343,54 @@ class GPT {
     planned_t_ = Tn;
   }
 
-  void plan_inference(std::int64_t Bn, std::int64_t Tn) {
-    if (Bn == inference_b_ && Tn == inference_t_) return;
+  void plan_inference(std::int64_t Bn, std::int64_t Tn, std::int64_t parts) {
+    if (Bn == inference_b_ && Tn == inference_t_ && parts == std::int64_t(infer_.size())) return;
     const std::int64_t C = config_.n_embd, H = config_.n_head;
-    inference_arena_.plan([&](Arena<T, B>& a) {
-      auto btc = [&](std::int64_t k) { return a.take({Bn, Tn, k * C}); };
-      Inference& s = infer_;
-      s.x = btc(1);
-      s.block.ln_1 = {btc(1), a.take({Bn * Tn}), a.take({Bn * Tn})};
-      s.block.attn = {btc(3), a.take({Bn, H, 0, 0}), btc(1)};  // no attention matrix: the cache holds K, V
-      s.block.x_mid = btc(1);
-      s.block.ln_2 = s.block.ln_1;
-      s.block.mlp = {btc(4), btc(4)};
-      s.last = a.take({Bn, C});
-      s.last_ln = {a.take({Bn, C}), a.take({Bn}), a.take({Bn})};
-      s.logits = a.take({Bn, config_.vocab_size});
-    });
+    infer_.resize(std::size_t(parts));
+    for (std::int64_t p = 0; p < parts; ++p) {
+      Inference& s = infer_[std::size_t(p)];
+      const std::int64_t n = Bn * (p + 1) / parts - Bn * p / parts;
+      s.rows = n;
+      s.arena.plan([&](Arena<T, B>& a) {
+        auto ntc = [&](std::int64_t k) { return a.take({n, Tn, k * C}); };
+        s.x = ntc(1);
+        s.block.ln_1 = {ntc(1), a.take({n * Tn}), a.take({n * Tn})};
+        s.block.attn = {ntc(3), a.take({n, H, 0, 0}), ntc(1)};  // no attention matrix: the cache holds K, V
+        s.block.x_mid = ntc(1);
+        s.block.ln_2 = s.block.ln_1;
+        s.block.mlp = {ntc(4), ntc(4)};
+        s.last = a.take({n, C});
+        s.last_ln = {a.take({n, C}), a.take({n}), a.take({n})};
+      });
+    }
+    if (inference_logits_.shape() != Shape{Bn, config_.vocab_size})
+      inference_logits_ = Tensor<T, B>(Shape{Bn, config_.vocab_size});
     inference_b_ = Bn;
     inference_t_ = Tn;
+  }
+
+  // forward_cached for rows [r0, r0 + s.rows) of the batch: views of those rows of the inputs,
+  // of every layer's cache and of the logits.
+  void decode_rows(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<std::int32_t, B> positions, std::int64_t r0,
+                   Inference& s) {
+    const std::int64_t n = s.rows, Tn = ids.size(1), C = config_.n_embd, past = cache.length;
+    auto rows = [&](auto view, std::int64_t row_size) {  // rows [r0, r0 + n) of a view whose dim 0 is the batch
+      return decltype(view)(view.data() + r0 * row_size, view.shape().with_front(n));
+    };
+    const In<std::int32_t, B> my_ids = rows(ids, Tn), my_positions = rows(positions, Tn);
+    const In<T, B> key_mask = rows(cache.key_mask.cview(), cache.capacity());
+    wte_.forward(be_, s.x, my_ids);
+    wpe_.forward(be_, s.block.x_mid, my_positions);
+    residual_forward(be_, s.x, s.x, s.block.x_mid);
+    const std::int64_t cache_row = cache.k[0].numel() / cache.batch();
+    for (std::size_t l = 0; l < blocks_.size(); ++l)  // x is each block's input and output
+      blocks_[l].forward_cached(be_, s.x, s.block, s.x, rows(cache.k[l].view(), cache_row), rows(cache.v[l].view(), cache_row),
+                                key_mask, past);
+    for (std::int64_t b = 0; b < n; ++b)
+      B::copy(s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
+    ln_f_.forward(be_, s.last_ln, s.last);
+    matmul_forward(be_, rows(inference_logits_.view(), config_.vocab_size), s.last_ln.out, wte_.table, View<const T, B>{},
+                   WeightLayout::out_in);
   }
 
   void default_positions(std::int64_t Bn, std::int64_t Tn) {
@@ -347,6 +403,9 @@ class GPT {
   std::int64_t rows() const { return ids_.numel(); }
   void require_forward(std::string_view op) const {
     if (!ids_.present()) fail(op, ": call forward() first");
+  }
+  void require_trainable(std::string_view op) const {
+    if (!trainable_) fail(op, ": the model is frozen (built with Trainable::no): it has no gradients");
   }
 
   // The tied head: logits = hidden · wteᵀ.
@@ -364,6 +423,7 @@ class GPT {
 
   GPTConfig config_;
   B be_;
+  bool trainable_ = true;
   ParameterLayout layout_;
   Tensor<T, B> params_, grads_;
   Embedding<T, B> wte_, wpe_;
@@ -374,12 +434,13 @@ class GPT {
   Activations acts_;
   ActivationGrads grads_acts_;
   std::int64_t planned_b_ = -1, planned_t_ = -1;
-  Arena<T, B> inference_arena_;
-  Inference infer_;
+  std::vector<Inference> infer_;  // one per slice of the batch (row_parts)
+  Tensor<T, B> inference_logits_;  // [B, V]
   std::int64_t inference_b_ = -1, inference_t_ = -1;
   Tensor<std::int32_t, B> default_positions_;
   View<const std::int32_t, B> ids_, positions_, targets_;
   View<const T, B> loss_mask_;
+  View<const T, B> entropy_;
   T temperature_ = T(1);
 };
 

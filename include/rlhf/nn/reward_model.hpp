@@ -63,10 +63,11 @@ class RewardModel {
  public:
   static constexpr std::string_view score_weight_name = "score.weight";
 
-  explicit RewardModel(const GPTConfig& config, B backend = {})
-      : gpt_(config, backend, {HeadParameter{std::string(score_weight_name), Shape{1, config.n_embd}, true}}),
+  explicit RewardModel(const GPTConfig& config, B backend = {}, Trainable trainable = Trainable::yes)
+      : gpt_(config, backend, {HeadParameter{std::string(score_weight_name), Shape{1, config.n_embd}, true}}, trainable),
         w_(gpt_.parameter(score_weight_name)),
-        dw_(gpt_.gradient(score_weight_name)) {}
+        dw_(gpt_.trainable() ? gpt_.gradient(score_weight_name) : View<T, B>{}) {}
+  RewardModel(const GPTConfig& config, Trainable trainable, B backend = {}) : RewardModel(config, backend, trainable) {}
   RewardModel(RewardModel&&) = delete;  // w_ and dw_ point into gpt_
 
   GPT<T, B>& gpt() { return gpt_; }
@@ -186,6 +187,7 @@ class RewardModel {
       s_.picked = a.take({Bn, C});
       s_.out = a.take({Bn});
       s_.values = a.take({Bn, Tn});
+      if (!gpt_.trainable()) return;  // frozen: forward only
       s_.dpicked = a.take({Bn, C});
       s_.dhidden = a.take({Bn, Tn, C});
     });

@@ -34,6 +34,7 @@
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/step_loop.hpp"
 #include "rlhf/train/trainer_state.hpp"
 
 namespace rlhf::train {
@@ -206,23 +207,18 @@ class RewardTrainer {
   template <class OnCheckpoint>
   RewardEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout) {
     RewardEvaluation last;
-    while (step_ < config_.max_steps) {
-      nlohmann::json record = step();
-      const bool eval_now = step_ == config_.max_steps || (config_.eval_every > 0 && step_ % config_.eval_every == 0);
-      if (eval_now && !split_.validation.empty()) {
-        last = evaluate();
-        record["eval/loss"] = last.loss;
-        record["eval/accuracy"] = last.ranking.accuracy();
-        record["eval/margin"] = last.ranking.mean_margin();
-        record["eval/rewards_mean"] = last.reward_mean;
-        record["eval/rewards_std"] = last.reward_std;
-      }
-      if (eval_now || step_ % config_.log_every == 0 || step_ == 1) {
-        log.write(record);
-        if (progress) std::fprintf(progress, "%s\n", progress_line(record).c_str()), std::fflush(progress);
-      }
-      if (eval_now) on_checkpoint(step_);
-    }
+    run_steps(
+        step_, {config_.max_steps, config_.eval_every, config_.log_every}, [&] { return step(); },
+        [&](nlohmann::json& record) {
+          if (split_.validation.empty()) return;
+          last = evaluate();
+          record["eval/loss"] = last.loss;
+          record["eval/accuracy"] = last.ranking.accuracy();
+          record["eval/margin"] = last.ranking.mean_margin();
+          record["eval/rewards_mean"] = last.reward_mean;
+          record["eval/rewards_std"] = last.reward_std;
+        },
+        log, on_checkpoint, progress);
     return last;
   }
 
@@ -282,24 +278,13 @@ class RewardTrainer {
 
   void save(const std::filesystem::path& dir, const io::SaveOptions& options = {}) {
     io::save_reward_model(dir, model_, options);
-    save_optimizer(dir, optimizer_);
-    write_trainer_state(dir, {{"step", step_},
-                              {"optimizer_steps", optimizer_.steps()},
-                              {"data_epoch", sampler_.position().epoch},
-                              {"data_index", sampler_.position().index},
-                              {"seed", config_.seed},
-                              {"train_examples", split_.train.size()},
-                              {"validation_examples", split_.validation.size()}});
+    save_step_state(dir, optimizer_, step_, sampler_, config_.seed, split_);
   }
 
   void resume(const std::filesystem::path& dir) {
-    const nlohmann::json state = read_trainer_state(dir, {"step", "optimizer_steps", "data_epoch", "data_index"},
-                                                    config_.seed, split_.train.size());
+    const std::int64_t step = resume_step_state(dir, optimizer_, sampler_, config_.seed, split_);
     io::load_reward_weights(dir, model_);
-    load_optimizer(dir, optimizer_, state["optimizer_steps"].get<std::int64_t>());
-    step_ = state["step"].get<std::int64_t>();
-    sampler_ = data::EpochSampler(split_.train, config_.seed,
-                                  {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
+    step_ = step;
   }
 
  private:

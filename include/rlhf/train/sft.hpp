@@ -24,6 +24,7 @@
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/optim/schedule.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/step_loop.hpp"
 #include "rlhf/train/trainer_state.hpp"
 
 namespace rlhf::train {
@@ -155,45 +156,29 @@ class SFTTrainer {
   template <class OnCheckpoint>
   SFTEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout) {
     SFTEvaluation last;
-    while (step_ < config_.max_steps) {
-      nlohmann::json record = step();
-      const bool eval_now = step_ == config_.max_steps || (config_.eval_every > 0 && step_ % config_.eval_every == 0);
-      if (eval_now && !split_.validation.empty()) {
-        last = evaluate();
-        record["eval/loss"] = last.loss;
-        record["eval/token_accuracy"] = last.token_accuracy;
-      }
-      if (eval_now || step_ % config_.log_every == 0 || step_ == 1) {
-        log.write(record);
-        if (progress) std::fprintf(progress, "%s\n", progress_line(record).c_str()), std::fflush(progress);
-      }
-      if (eval_now) on_checkpoint(step_);
-    }
+    run_steps(
+        step_, {config_.max_steps, config_.eval_every, config_.log_every}, [&] { return step(); },
+        [&](nlohmann::json& record) {
+          if (split_.validation.empty()) return;
+          last = evaluate();
+          record["eval/loss"] = last.loss;
+          record["eval/token_accuracy"] = last.token_accuracy;
+        },
+        log, on_checkpoint, progress);
     return last;
   }
 
   // The model as a Hugging Face GPT-2 checkpoint, plus the training state beside it.
   void save(const std::filesystem::path& dir, const io::SaveOptions& options = {}) {
     io::save_gpt(dir, model_, options);
-    save_optimizer(dir, optimizer_);
-    write_trainer_state(dir, {{"step", step_},
-                              {"optimizer_steps", optimizer_.steps()},
-                              {"data_epoch", sampler_.position().epoch},
-                              {"data_index", sampler_.position().index},
-                              {"seed", config_.seed},
-                              {"train_examples", split_.train.size()},
-                              {"validation_examples", split_.validation.size()}});
+    save_step_state(dir, optimizer_, step_, sampler_, config_.seed, split_);
   }
 
   // Restores what save() wrote: weights, AdamW moments and step, data position.
   void resume(const std::filesystem::path& dir) {
-    const nlohmann::json state = read_trainer_state(dir, {"step", "optimizer_steps", "data_epoch", "data_index"},
-                                                    config_.seed, split_.train.size());
+    const std::int64_t step = resume_step_state(dir, optimizer_, sampler_, config_.seed, split_);
     io::load_weights(dir, model_);
-    load_optimizer(dir, optimizer_, state["optimizer_steps"].get<std::int64_t>());
-    step_ = state["step"].get<std::int64_t>();
-    sampler_ = data::EpochSampler(split_.train, config_.seed,
-                                  {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
+    step_ = step;
   }
 
  private:

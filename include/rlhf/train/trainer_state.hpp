@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
+#include "rlhf/data/shuffle.hpp"
 #include "rlhf/io/atomic_file.hpp"
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/optim/adamw.hpp"
@@ -71,6 +72,33 @@ inline nlohmann::json read_trainer_state(const std::filesystem::path& dir, std::
          state["train_examples"].get<std::size_t>(), " training examples; this run has seed ", seed, " and ",
          train_examples, " (resume with the same data and seed)");
   return state;
+}
+
+// The state of a trainer that takes optimizer steps over an epoch sampler (SFT, reward model):
+// optimizer moments and steps, the step count, the data position, the seed and split sizes.
+template <class T, Backend B>
+void save_step_state(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer, std::int64_t step,
+                     const data::EpochSampler& sampler, std::uint64_t seed, const data::DataSplit& split) {
+  save_optimizer(dir, optimizer);
+  write_trainer_state(dir, {{"step", step},
+                            {"optimizer_steps", optimizer.steps()},
+                            {"data_epoch", sampler.position().epoch},
+                            {"data_index", sampler.position().index},
+                            {"seed", seed},
+                            {"train_examples", split.train.size()},
+                            {"validation_examples", split.validation.size()}});
+}
+
+// Restores what save_step_state wrote into optimizer and sampler; returns the step count.
+template <class T, Backend B>
+std::int64_t resume_step_state(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer, data::EpochSampler& sampler,
+                               std::uint64_t seed, const data::DataSplit& split) {
+  const nlohmann::json state =
+      read_trainer_state(dir, {"step", "optimizer_steps", "data_epoch", "data_index"}, seed, split.train.size());
+  load_optimizer(dir, optimizer, state["optimizer_steps"].get<std::int64_t>());
+  sampler = data::EpochSampler(split.train, seed,
+                               {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
+  return state["step"].get<std::int64_t>();
 }
 
 }  // namespace rlhf::train

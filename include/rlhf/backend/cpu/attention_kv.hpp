@@ -19,6 +19,41 @@
 
 namespace rlhf {
 
+namespace cpu_detail {
+// One query q [D] against keys and values [n, D] (rows with mask 0 skipped): o = softmax(q·Kᵀ ·
+// scale) · V, or zeros when no key is valid. Plain loops over D-vectors, of fixed length when
+// Dfix is not Eigen::Dynamic: through BLAS, the call overhead of B·H tiny GEMVs per decoding step
+// would dominate. scores: [n] scratch.
+template <class T, int Dfix>
+void attend_one(T* o, const T* q, const T* keys, const T* values, const T* mask, std::int64_t n, std::int64_t D,
+                T scale, T* scores) {
+  using Row = Eigen::Matrix<T, Dfix, 1>;
+  using RowMap = Eigen::Map<const Row>;
+  const RowMap qv(q, D);
+  T m = -std::numeric_limits<T>::infinity();
+  for (std::int64_t j = 0; j < n; ++j) {
+    scores[j] = mask[j] == T(0) ? -std::numeric_limits<T>::infinity() : RowMap(keys + j * D, D).dot(qv) * scale;
+    m = std::max(m, scores[j]);
+  }
+  Eigen::Map<Row> ov(o, D);
+  if (m == -std::numeric_limits<T>::infinity()) {  // no valid key: zero output, as attention_forward
+    ov.setZero();
+    return;
+  }
+  auto p = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(scores, n);
+  p = (p - m).exp();  // masked keys: exp(-inf) = 0; Eigen's vectorised exp
+  // Two accumulators over alternate keys: each FMA chain waits on half as many others.
+  Row acc0 = Row::Zero(D), acc1 = Row::Zero(D);
+  std::int64_t j = 0;
+  for (; j + 1 < n; j += 2) {
+    acc0.noalias() += scores[j] * RowMap(values + j * D, D);
+    acc1.noalias() += scores[j + 1] * RowMap(values + (j + 1) * D, D);
+  }
+  if (j < n) acc0.noalias() += scores[j] * RowMap(values + j * D, D);
+  ov = (acc0 + acc1) / p.sum();
+}
+}  // namespace cpu_detail
+
 template <class T>
 void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, View<T, cpu> v_cache,
                           In<T, cpu> key_mask, In<T, cpu> qkv, std::int64_t past, std::int64_t n_head) {
@@ -54,35 +89,16 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
       const T* mask = key_mask.data() + b * Tmax;
       const T* keys = K.data();
       const T* values = V.data();
-      // One query against n ≤ Tmax keys of D dimensions: plain loops the compiler vectorises over
-      // D. Through BLAS, the call overhead of B·H tiny GEMVs per decoding step would dominate.
       for (std::int64_t i = 0; i < Tn; ++i) {
-        const std::int64_t n = past + i + 1;  // keys this query may see
-        const T* q = rows + i * 3 * C;
-        T* s = scores.data();
-        T m = -std::numeric_limits<T>::infinity();
-        for (std::int64_t j = 0; j < n; ++j) {
-          s[j] = -std::numeric_limits<T>::infinity();  // a masked key: exp gives 0
-          if (mask[j] == T(0)) continue;
-          T dot = 0;
-#pragma omp simd reduction(+ : dot)
-          for (std::int64_t d = 0; d < D; ++d) dot += keys[j * D + d] * q[d];
-          s[j] = dot * scale;
-          m = std::max(m, s[j]);
-        }
         T* o = out.data() + (b * Tn + i) * C + h * D;
-        std::fill(o, o + D, T(0));
-        if (m == -std::numeric_limits<T>::infinity()) continue;  // no valid key: zero output, as attention_forward
-        auto p = scores.head(n).array();
-        p = (p - m).exp();  // Eigen's vectorised exp
-        const T sum = p.sum();
-        for (std::int64_t j = 0; j < n; ++j) {
-          if (mask[j] == T(0)) continue;
-#pragma omp simd
-          for (std::int64_t d = 0; d < D; ++d) o[d] += s[j] * values[j * D + d];
+        const T* q = rows + i * 3 * C;
+        const std::int64_t n = past + i + 1;  // keys this query may see
+        switch (D) {  // GPT-2's head sizes get loops of fixed length, kept in registers
+          case 32: cpu_detail::attend_one<T, 32>(o, q, keys, values, mask, n, D, scale, scores.data()); break;
+          case 64: cpu_detail::attend_one<T, 64>(o, q, keys, values, mask, n, D, scale, scores.data()); break;
+          case 128: cpu_detail::attend_one<T, 128>(o, q, keys, values, mask, n, D, scale, scores.data()); break;
+          default: cpu_detail::attend_one<T, Eigen::Dynamic>(o, q, keys, values, mask, n, D, scale, scores.data());
         }
-        const T inv = T(1) / sum;
-        for (std::int64_t d = 0; d < D; ++d) o[d] *= inv;
       }
     }
   }
