@@ -10,6 +10,7 @@
 
 #include <vector>
 
+#include "bench_main.hpp"
 #include "rlhf/rlhf.hpp"
 
 namespace {
@@ -77,11 +78,4 @@ void BM_generate_tiny(benchmark::State& state) {
 BENCHMARK(BM_train_step_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_train_step_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 BENCHMARK(BM_generate_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
-int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_runtime(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return rlhf_bench::run_benchmarks(argc, argv); }

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "rlhf/rlhf.hpp"
 
 namespace {
@@ -65,11 +66,4 @@ void BM_ppo_iteration(benchmark::State& state) {
 
 BENCHMARK(BM_ppo_iteration)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_runtime(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return rlhf_bench::run_benchmarks(argc, argv); }

@@ -11,6 +11,7 @@
 
 #include <vector>
 
+#include "bench_main.hpp"
 #include "rlhf/rlhf.hpp"
 
 namespace {
@@ -69,11 +70,4 @@ void BM_reward_pairs_expanded(benchmark::State& state) { reward_step(state, fals
 BENCHMARK(BM_reward_kwise)->Arg(4)->Arg(9)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_reward_pairs_expanded)->Arg(4)->Arg(9)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_runtime(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return rlhf_bench::run_benchmarks(argc, argv); }

@@ -13,7 +13,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "rlhf/backend/cpu/fast_runtime.hpp"
+#include "bench_main.hpp"
 #include "rlhf/data/byte_tokenizer.hpp"
 #include "rlhf/data/gpt2_bpe.hpp"
 
@@ -86,11 +86,6 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  rlhf::reexec_with_fast_runtime(argv);
   register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rlhf_bench::run_benchmarks(argc, argv);
 }

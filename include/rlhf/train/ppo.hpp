@@ -340,12 +340,12 @@ class PPOTrainer {
   }
 
   // Positions [0, L − 1) of a [B, L] backend tensor into a host action array [B, L − 1].
-  void copy_actions(View<const T, B> full, Tensor<T, cpu>& out) {
+  static void copy_actions(View<const T, B> full, Tensor<T, cpu>& out) {
     const std::int64_t Bn = full.size(0), L = full.size(1);
-    host_.resize(std::size_t(full.numel()));
-    B::copy_to_host(host_.data(), full.data(), full.bytes());
+    std::vector<T> host(static_cast<std::size_t>(full.numel()));
+    B::copy_to_host(host.data(), full.data(), full.bytes());
     for (std::int64_t b = 0; b < Bn; ++b)
-      for (std::int64_t j = 0; j + 1 < L; ++j) out(b, j) = host_[std::size_t(b * L + j)];
+      for (std::int64_t j = 0; j + 1 < L; ++j) out(b, j) = host[std::size_t(b * L + j)];
   }
 
   // Rows `rows` of a [B, X] host tensor, as a new [n, X] host tensor.
@@ -436,6 +436,8 @@ class PPOTrainer {
     const auto ids_b = on_backend<B>(ids.cview(), ids_s_), pos_b = on_backend<B>(pos.cview(), pos_s_);
     const auto attn_b = on_backend<B>(attn.cview(), attn_s_), tgt_b = on_backend<B>(tgt.cview(), tgt_s_);
 
+    // The two models' passes are independent: a small step runs them side by side (run_parts).
+    auto policy_part = [&] {
     // Policy: log-probs (and entropy) at the temperature of the rollout.
     Tensor<T, B> logp_full(Shape{n, L}), ent_full(Shape{n, L});
     policy_.forward(ids_b, pos_b, attn_b);
@@ -458,8 +460,10 @@ class PPOTrainer {
     // Entropy bonus: loss −c · mean_mask H, so dL/dH = −c · share / tokens on the mask.
     for (std::int64_t i = 0; i < dent.numel(); ++i)
       dent.data()[i] = mask.data()[i] != T(0) ? T(-config_.entropy_coef * share / tokens) : T(0);
-    policy_.backward_logprobs(to_full<B>(dlogp, dlogp_s_), config_.entropy_coef > 0 ? View<const T, B>(to_full<B>(dent, dent_s_)) : View<const T, B>{});
+    policy_.backward_logprobs(to_full(dlogp, dlogp_s_), config_.entropy_coef > 0 ? to_full(dent, dent_s_) : View<const T, B>{});
+    };
 
+    auto value_part = [&] {
     // Value model: clipped value loss, scaled by vf_coef.
     const View<const T, B> v_full = value_.values(ids_b, pos_b, attn_b);
     Tensor<T, cpu> v(Shape{n, A}), dv(Shape{n, A});
@@ -467,24 +471,28 @@ class PPOTrainer {
     const loss::ValueLossStats vf = loss::value_loss<T>(dv.view(), v, old_v, ret, mask, config_.cliprange_value, share * config_.vf_coef);
     s.vf_loss = vf.loss / config_.vf_coef;
     s.vclipfrac = vf.clipfrac * share;
-    value_.backward_values(to_full<B>(dv, dv_s_));
+    value_.backward_values(to_full(dv, dv_s_));
+    };
+
+    const std::int64_t C = policy_.config().n_embd;
+    const std::int64_t parts = row_parts(policy_.backend(), 2, n * L * 12 * C * C * 3);  // fwd + bwd of each model
+    run_parts(policy_.backend(), parts, [&](std::int64_t p) { p == 0 ? policy_part() : value_part(); });
     return s;
   }
 
   // An action array [n, L − 1] as a full [n, L] backend tensor (position L − 1 gets 0).
-  template <Backend To>
-  View<const T, To> to_full(const Tensor<T, cpu>& actions, Tensor<T, To>& staging) {
+  static View<const T, B> to_full(const Tensor<T, cpu>& actions, Tensor<T, B>& staging) {
     const std::int64_t n = actions.size(0), A = actions.size(1);
-    full_host_ = Tensor<T, cpu>(Shape{n, A + 1});
+    Tensor<T, cpu> full(Shape{n, A + 1});
     for (std::int64_t b = 0; b < n; ++b) {
-      std::copy_n(actions.data() + b * A, A, full_host_.data() + b * (A + 1));
-      full_host_(b, A) = T(0);
+      std::copy_n(actions.data() + b * A, A, full.data() + b * (A + 1));
+      full(b, A) = T(0);
     }
-    if constexpr (std::is_same_v<To, cpu>) {
-      staging = std::move(full_host_);
+    if constexpr (std::is_same_v<B, cpu>) {
+      staging = std::move(full);
       return staging.cview();
     } else {
-      return on_backend<To>(full_host_.cview(), staging);
+      return on_backend<B>(full.cview(), staging);
     }
   }
 
@@ -519,8 +527,6 @@ class PPOTrainer {
   Rollout<T> rollout_;
   std::int64_t iteration_ = 0;
   double scoring_seconds_ = 0;
-  std::vector<T> host_;
-  Tensor<T, cpu> full_host_;
   Tensor<std::int32_t, B> ids_s_, pos_s_, tgt_s_;
   Tensor<T, B> attn_s_, dlogp_s_, dent_s_, dv_s_;
 };
