@@ -82,13 +82,15 @@ struct PPOConfig {
     if (sampling.temperature == 0) fail("PPOConfig: sampling.temperature must be positive (PPO samples; greedy has no ratio)");
     if (batch_size <= 0) fail("PPOConfig: batch_size must be positive, got ", batch_size);
     if (max_new_tokens <= 0) fail("PPOConfig: max_new_tokens must be positive, got ", max_new_tokens);
-    if (mini_batch_size <= 0 || mini_batch_size > batch_size)
-      fail("PPOConfig: mini_batch_size must lie in [1, batch_size = ", batch_size, "], got ", mini_batch_size);
+    if (mini_batch_size <= 0 || mini_batch_size > batch_size || batch_size % mini_batch_size != 0)
+      fail("PPOConfig: mini_batch_size must divide batch_size = ", batch_size, " (every episode in one minibatch per epoch), got ",
+           mini_batch_size);
     if (micro_batch_size < 0 || micro_batch_size > mini_batch_size)
       fail("PPOConfig: micro_batch_size must lie in [0, mini_batch_size = ", mini_batch_size, "], got ", micro_batch_size);
     if (ppo_epochs <= 0) fail("PPOConfig: ppo_epochs must be positive, got ", ppo_epochs);
     if (!(kl_coef >= 0)) fail("PPOConfig: kl_coef must be >= 0, got ", kl_coef);
     if (!(cliprange > 0) || !(cliprange_value > 0)) fail("PPOConfig: cliprange and cliprange_value must be positive");
+    if (!(vf_coef >= 0) || !(entropy_coef >= 0)) fail("PPOConfig: vf_coef and entropy_coef must be >= 0");
     if (!(gamma >= 0 && gamma <= 1) || !(lambda >= 0 && lambda <= 1)) fail("PPOConfig: gamma and lambda must lie in [0, 1]");
     if (!(learning_rate > 0)) fail("PPOConfig: learning_rate must be positive, got ", learning_rate);
     if (!(ptx_coef >= 0)) fail("PPOConfig: ptx_coef must be >= 0, got ", ptx_coef);
@@ -468,8 +470,9 @@ class PPOTrainer {
     const View<const T, B> v_full = value_.values(ids_b, pos_b, attn_b);
     Tensor<T, cpu> v(Shape{n, A}), dv(Shape{n, A});
     copy_actions(v_full, v);
-    const loss::ValueLossStats vf = loss::value_loss<T>(dv.view(), v, old_v, ret, mask, config_.cliprange_value, share * config_.vf_coef);
-    s.vf_loss = vf.loss / config_.vf_coef;
+    const loss::ValueLossStats vf = loss::value_loss<T>(dv.view(), v, old_v, ret, mask, config_.cliprange_value, share);
+    for (std::int64_t i = 0; i < dv.numel(); ++i) dv.data()[i] = T(double(dv.data()[i]) * config_.vf_coef);
+    s.vf_loss = vf.loss;
     s.vclipfrac = vf.clipfrac * share;
     value_.backward_values(to_full(dv, dv_s_));
     };
