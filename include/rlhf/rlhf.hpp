@@ -23,6 +23,7 @@
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/data/batch.hpp"
 #include "rlhf/data/preference_dataset.hpp"
+#include "rlhf/data/labeler.hpp"
 #include "rlhf/train/sft.hpp"
 #include "rlhf/train/reward.hpp"
 #include "rlhf/train/ppo.hpp"
