@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "rlhf/data/labeler.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using rlhf::data::SentimentLabeler;
+using testing::error_of;
 
 namespace {
 
@@ -22,14 +24,6 @@ fs::path word_list(const testing::TempDir& dir) {
   return dir.write("words.txt", "a\nday\ngood\ngreat\nbad\nawful\nit\nis\nwas\nthe\nfun\nno\nvery\nsun\nto\nyou\n");
 }
 
-std::string error_of(const auto& f) {
-  try {
-    f();
-  } catch (const rlhf::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

@@ -19,6 +19,7 @@
 #include "rlhf/nn/reward_model.hpp"
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/reward.hpp"
+#include "error_of.hpp"
 #include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -27,6 +28,7 @@ using rlhf::Tensor;
 using rlhf::loss::RankedGroup;
 using rlhf::nn::RewardModel;
 using testing::TempDir;
+using testing::error_of;
 
 namespace {
 
@@ -48,14 +50,6 @@ nlohmann::json read_json(const fs::path& file) {
   return nlohmann::json::parse(in);
 }
 
-std::string error_of(const auto& f) {
-  try {
-    f();
-  } catch (const rlhf::error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
