@@ -7,10 +7,12 @@
 //   rlhf score     reward-model scores of prompt/completion pairs, printed as JSONL
 //   rlhf ppo       PPO against a reward model with a KL penalty -> policy/ + value/ + metrics
 //   rlhf tokenize  token ids of a text (and the round trip)
+//   rlhf pipeline  SFT -> collect rankings -> reward model -> PPO -> evaluation, from one config
 // Errors: one line "rlhf: <message>" on stderr and exit code 1; command-line usage errors exit
 // with CLI11's codes. Outputs are complete or absent: checkpoints and metrics are written
 // atomically by the library, and JSONL on stdout is printed only once every record succeeded.
 // See docs/cli.md.
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,8 +29,10 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/rlhf.hpp"
+#include "rlhf/data/any_tokenizer.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/pipeline.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/reward.hpp"
 
@@ -40,72 +44,7 @@ using Model = rlhf::nn::GPT<T, rlhf::cpu>;
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Tokenizers: the byte tokenizer or GPT-2's BPE, behind one interface (the Tokenizer concept).
-
-class AnyTokenizer {
- public:
-  static AnyTokenizer bytes() {
-    AnyTokenizer t;
-    t.byte_ = std::make_unique<rlhf::data::ByteTokenizer>();
-    return t;
-  }
-  static AnyTokenizer bpe(const fs::path& dir) {
-    for (const char* f : {"vocab.json", "merges.txt"})
-      if (!fs::exists(dir / f)) fail((dir / f).string(), ": no such file (GPT-2 BPE needs vocab.json and merges.txt)");
-    AnyTokenizer t;
-    t.bpe_ = std::make_unique<rlhf::data::Gpt2Tokenizer>(rlhf::data::Gpt2Tokenizer::load(dir));
-    t.dir_ = dir;
-    return t;
-  }
-  // "bytes" or "gpt2:DIR".
-  static AnyTokenizer parse(const std::string& spec) {
-    if (spec == "bytes") return bytes();
-    if (spec.starts_with("gpt2:") && spec.size() > 5) return bpe(spec.substr(5));
-    fail("--tokenizer: expected \"bytes\" or \"gpt2:DIR\", got \"", spec, "\"");
-  }
-  // The tokenizer of a checkpoint: BPE when it holds vocab.json + merges.txt, else the byte
-  // tokenizer when the vocabulary has 257 tokens.
-  static AnyTokenizer of_model(const fs::path& dir, std::int64_t model_vocab) {
-    const bool has_vocab = fs::exists(dir / "vocab.json"), has_merges = fs::exists(dir / "merges.txt");
-    if (has_vocab || has_merges) {
-      AnyTokenizer t = bpe(dir);
-      if (t.vocab_size() > model_vocab)
-        fail(dir.string(), ": the tokenizer has ", t.vocab_size(), " tokens, more than the model's vocab_size ",
-             model_vocab);
-      return t;
-    }
-    const std::int64_t byte_vocab = rlhf::data::ByteTokenizer().vocab_size();
-    if (model_vocab != byte_vocab)
-      fail(dir.string(), ": no tokenizer files (vocab.json, merges.txt) and vocab_size ", model_vocab,
-           " is not the byte tokenizer's ", byte_vocab);
-    return bytes();
-  }
-
-  std::vector<std::int32_t> encode(std::string_view text) const { return byte_ ? byte_->encode(text) : bpe_->encode(text); }
-  std::string decode(std::span<const std::int32_t> ids) const { return byte_ ? byte_->decode(ids) : bpe_->decode(ids); }
-  std::int32_t vocab_size() const { return byte_ ? byte_->vocab_size() : bpe_->vocab_size(); }
-  std::int32_t eos_id() const { return byte_ ? byte_->eos_id() : bpe_->eos_id(); }
-  bool is_bpe() const { return bpe_ != nullptr; }
-  const fs::path& dir() const { return dir_; }  // BPE: where vocab.json and merges.txt are
-
-  // The checkpoint options that carry this tokenizer along.
-  rlhf::io::SaveOptions save_options() const {
-    rlhf::io::SaveOptions o;
-    o.config.eos_token_id = o.config.bos_token_id = eos_id();
-    if (bpe_) {
-      o.vocab_json = dir_ / "vocab.json";
-      o.merges_txt = dir_ / "merges.txt";
-    }
-    return o;
-  }
-
- private:
-  std::unique_ptr<rlhf::data::ByteTokenizer> byte_;
-  std::unique_ptr<rlhf::data::Gpt2Tokenizer> bpe_;
-  fs::path dir_;
-};
-static_assert(rlhf::data::Tokenizer<AnyTokenizer>);
+using rlhf::data::AnyTokenizer;
 
 struct Loaded {
   std::unique_ptr<Model> model;
@@ -694,6 +633,37 @@ int run_tokenize(const TokenizeArgs& a) {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// rlhf pipeline
+
+struct PipelineArgs {
+  std::string config, out;
+  bool print_config = false;
+};
+
+// SIGINT / SIGTERM ask the pipeline to stop after its current step, with a checkpoint.
+volatile std::sig_atomic_t stop_signal = 0;
+extern "C" void on_stop_signal(int sig) { stop_signal = sig; }
+
+int run_pipeline(const PipelineArgs& a) {
+  const rlhf::train::PipelineConfig config = rlhf::train::read_pipeline_config(a.config);
+  if (a.print_config) {
+    print_all(rlhf::train::to_json(config).dump(2) + "\n");
+    return 0;
+  }
+  if (a.out.empty()) fail("pipeline: give --out DIR (the run directory)");
+  rlhf::train::Pipeline<T, rlhf::cpu> pipeline(config, a.out);
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  const auto outcome = pipeline.run([] { return stop_signal != 0; });
+  if (outcome == rlhf::train::Pipeline<T, rlhf::cpu>::Outcome::stopped) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "rlhf: stopped by signal %d after a checkpoint; rerun the same command to resume\n", int(stop_signal));
+    return 130;
+  }
+  return 0;
+}
+
 // The options SFT and reward-model training share: steps, schedule, optimizer, evaluation, logging.
 template <class Config>
 void add_step_options(CLI::App* c, Config& cfg) {
@@ -830,6 +800,12 @@ int main(int argc, char** argv) {
   o_file->excludes(o_ids);
   c_tk->add_flag("--decode", tk.decode, "Also print the decoded text and whether it round-trips");
 
+  PipelineArgs pl;
+  CLI::App* c_pl = app.add_subcommand("pipeline", "The whole method: SFT -> collect rankings -> reward model -> PPO -> evaluation report, from one JSON config");
+  c_pl->add_option("--config", pl.config, "Pipeline config, JSON (docs/pipeline.md; configs/default.json)")->required();
+  c_pl->add_option("--out", pl.out, "Run directory: each stage's checkpoints, metrics and logs, report.md, plots/ (rerun: finished stages are skipped)");
+  c_pl->add_flag("--print-config", pl.print_config, "Print the config with every default filled in, and exit");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -847,6 +823,7 @@ int main(int argc, char** argv) {
     if (*c_rw) return run_reward(rw);
     if (*c_sc) return run_score(sc);
     if (*c_ppo) return run_ppo(ppo);
+    if (*c_pl) return run_pipeline(pl);
     if (*c_tk) {
       if (tk.model.empty() && tk.tokenizer.empty()) fail("tokenize: give --model DIR or --tokenizer bytes|gpt2:DIR");
       tk.text_given = o_text->count() > 0;

@@ -3,7 +3,7 @@
 # those that are missing (a machine that has them all runs no apt-get at all).
 
 RLHF_DEBIAN_PACKAGES=(build-essential cmake ninja-build libeigen3-dev doctest-dev libbenchmark-dev
-  nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican)
+  nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican gnuplot-nox)
 
 rlhf_install_packages() {
   if ! command -v dpkg-query >/dev/null 2>&1; then

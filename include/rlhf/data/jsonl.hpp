@@ -217,7 +217,12 @@ class JsonlWriter {
                        nlohmann::json::error_handler_t invalid_utf8 = nlohmann::json::error_handler_t::replace)
       : file_(std::move(target)), invalid_utf8_(invalid_utf8) {}
 
-  void write(const nlohmann::json& record) {
+  void write(const nlohmann::json& record) { write_record(record); }
+  void write_ordered(const nlohmann::ordered_json& record) { write_record(record); }  // keys in the order given
+
+ private:
+  template <class Json>
+  void write_record(const Json& record) {
     try {
       buffer_ += record.dump(-1, ' ', false, invalid_utf8_);
     } catch (const nlohmann::json::exception& e) {
@@ -228,6 +233,7 @@ class JsonlWriter {
     if (buffer_.size() >= flush_bytes) flush();
   }
 
+ public:
   void commit() {
     flush();
     file_.commit();

@@ -36,6 +36,17 @@ struct Generation {
   Tensor<T, cpu> attention_mask, response_mask, logprobs;  // [B, P + steps]
   std::int64_t prompt_length = 0;                      // P
   std::vector<std::int64_t> response_lengths;          // per row, the EOS included
+
+  // Row b's response tokens without its final EOS; *ended tells whether there was one.
+  std::vector<std::int32_t> response(std::int64_t b, std::int32_t eos_id, bool* ended = nullptr) const {
+    const std::int64_t n = response_lengths[static_cast<std::size_t>(b)];
+    std::vector<std::int32_t> r;
+    for (std::int64_t t = 0; t < n; ++t) r.push_back(tokens(b, prompt_length + t));
+    const bool eos = !r.empty() && eos_id >= 0 && r.back() == eos_id;
+    if (eos) r.pop_back();
+    if (ended) *ended = eos;
+    return r;
+  }
 };
 
 template <class T, Backend B>

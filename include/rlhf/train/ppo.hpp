@@ -127,18 +127,21 @@ Scorer<T> text_scorer(const Tok& tokenizer, Fn fn) {
   };
 }
 
-// The reward model's normalised score, read at each response's EOS (or its last token).
+// The reward model's normalised score of each row of a generation, read at the response's EOS
+// (or its last token).
+template <class T, Backend B>
+std::vector<T> reward_model_scores(nn::RewardModel<T, B>& rm, const Generation<T>& g, std::int32_t eos_id) {
+  const std::vector<std::int64_t> from(g.response_lengths.size(), g.prompt_length);
+  const std::vector<std::int32_t> at = nn::reward_positions(g.tokens.cview(), g.attention_mask.cview(), eos_id, from);
+  Tensor<std::int32_t, B> ids_s, pos_s;
+  Tensor<T, B> mask_s;
+  return rm.scores(on_backend<B>(g.tokens.cview(), ids_s), on_backend<B>(g.positions.cview(), pos_s),
+                   on_backend<B>(g.attention_mask.cview(), mask_s), at);
+}
+
 template <class T, Backend B>
 Scorer<T> reward_model_scorer(nn::RewardModel<T, B>& rm, std::int32_t eos_id) {
-  return [&rm, eos_id](const Rollout<T>& r) {
-    const Generation<T>& g = r.generation;
-    const std::vector<std::int64_t> from(g.response_lengths.size(), g.prompt_length);
-    const std::vector<std::int32_t> at = nn::reward_positions(g.tokens.cview(), g.attention_mask.cview(), eos_id, from);
-    Tensor<std::int32_t, B> ids_s, pos_s;
-    Tensor<T, B> mask_s;
-    return rm.scores(on_backend<B>(g.tokens.cview(), ids_s), on_backend<B>(g.positions.cview(), pos_s),
-                     on_backend<B>(g.attention_mask.cview(), mask_s), at);
-  };
+  return [&rm, eos_id](const Rollout<T>& r) { return reward_model_scores(rm, r.generation, eos_id); };
 }
 
 template <class T, Backend B>
@@ -192,14 +195,13 @@ class PPOTrainer {
     g.seed = config_.seed + 0x9E3779B97F4A7C15ull * std::uint64_t(iteration_ + 1);
     r.generation = generate(policy_, r.prompts, g);
     const Generation<T>& gen = r.generation;
-    const std::int64_t Bn = gen.tokens.size(0), L = gen.tokens.size(1), P = gen.prompt_length, A = L - 1;
+    const std::int64_t Bn = gen.tokens.size(0), L = gen.tokens.size(1), A = L - 1;
     r.responses.assign(std::size_t(Bn), {});
     r.ended.assign(std::size_t(Bn), false);
     for (std::int64_t b = 0; b < Bn; ++b) {
-      const std::int64_t n = gen.response_lengths[std::size_t(b)];
-      for (std::int64_t t = 0; t < n; ++t) r.responses[std::size_t(b)].push_back(gen.tokens(b, P + t));
-      r.ended[std::size_t(b)] = !r.responses[std::size_t(b)].empty() && r.responses[std::size_t(b)].back() == eos_;
-      if (r.ended[std::size_t(b)]) r.responses[std::size_t(b)].pop_back();
+      bool ended = false;
+      r.responses[std::size_t(b)] = gen.response(b, eos_, &ended);
+      r.ended[std::size_t(b)] = ended;
     }
     r.targets = Tensor<std::int32_t, cpu>(Shape{Bn, L});
     for (std::int64_t b = 0; b < Bn; ++b)

@@ -90,6 +90,47 @@ struct RewardMoments {
   double std_dev() const { return n ? std::sqrt(std::max(0.0, sum_sq / double(n) - mean() * mean())) : 0.0; }
 };
 
+// The raw reward (before normalisation) of each sequence, read at its first EOS at or after
+// from[i] (the response's start; 0 when `from` is empty), else at its last token; in batches of
+// rows_per_batch sequences padded on the right.
+template <class T, Backend B>
+std::vector<T> raw_rewards(nn::RewardModel<T, B>& model, std::span<const std::vector<std::int32_t>> sequences,
+                           std::span<const std::int64_t> from, std::int32_t eos_id, std::int64_t rows_per_batch = 16) {
+  std::vector<T> out;
+  Tensor<std::int32_t, B> ids_device;
+  Tensor<T, B> mask_device;
+  for (std::size_t i0 = 0; i0 < sequences.size(); i0 += std::size_t(rows_per_batch)) {
+    const std::size_t i1 = std::min(sequences.size(), i0 + std::size_t(rows_per_batch));
+    std::int64_t T_max = 0;
+    for (std::size_t i = i0; i < i1; ++i) {
+      if (sequences[i].empty()) fail("raw_rewards: sequence ", i, " is empty");
+      T_max = std::max<std::int64_t>(T_max, std::int64_t(sequences[i].size()));
+    }
+    if (T_max > model.config().n_positions)
+      fail("raw_rewards: a sequence of ", T_max, " tokens exceeds the context of ", model.config().n_positions);
+    const auto rows = std::int64_t(i1 - i0);
+    Tensor<std::int32_t, cpu> ids(Shape{rows, T_max});
+    Tensor<T, cpu> mask(Shape{rows, T_max});
+    std::vector<std::int32_t> read_at;
+    for (std::size_t i = i0; i < i1; ++i) {
+      const auto& s = sequences[i];
+      const auto r = std::int64_t(i - i0);
+      for (std::int64_t t = 0; t < T_max; ++t) {
+        const bool real = t < std::int64_t(s.size());
+        ids.data()[r * T_max + t] = real ? s[std::size_t(t)] : 0;
+        mask.data()[r * T_max + t] = real ? T(1) : T(0);
+      }
+      read_at.push_back(data::reward_position(s, from.empty() ? 0 : from[i], eos_id));
+    }
+    const View<const T, B> r = model.rewards(on_backend<B>(ids.cview(), ids_device), {}, on_backend<B>(mask.cview(), mask_device),
+                                             read_at);
+    const std::size_t n0 = out.size();
+    out.resize(n0 + std::size_t(r.numel()));
+    B::copy_to_host(out.data() + n0, r.data(), r.bytes());
+  }
+  return out;
+}
+
 template <class T, Backend B>
 class RewardTrainer {
  public:
@@ -203,9 +244,11 @@ class RewardTrainer {
   }
 
   // Runs to max_steps: a progress line and metrics record every log_every steps, an evaluation
-  // every eval_every steps and at the end, then on_checkpoint(step).
+  // every eval_every steps and at the end, then on_checkpoint(step). A stop() that returns true
+  // ends the run early, after on_checkpoint(step).
   template <class OnCheckpoint>
-  RewardEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout) {
+  RewardEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout,
+                         const StopRequested& stop = {}) {
     RewardEvaluation last;
     run_steps(
         step_, {config_.max_steps, config_.eval_every, config_.log_every}, [&] { return step(); },
@@ -218,7 +261,7 @@ class RewardTrainer {
           record["eval/rewards_mean"] = last.reward_mean;
           record["eval/rewards_std"] = last.reward_std;
         },
-        log, on_checkpoint, progress);
+        log, on_checkpoint, progress, stop);
     return last;
   }
 
@@ -228,37 +271,7 @@ class RewardTrainer {
                                       std::span<const std::int64_t> from = {}) {
     if (sequences.empty()) fail("RewardTrainer::normalize: no reference sequences");
     RewardMoments moments;
-    const std::int64_t rows_per_batch = 16;
-    for (std::size_t i0 = 0; i0 < sequences.size(); i0 += std::size_t(rows_per_batch)) {
-      const std::size_t i1 = std::min(sequences.size(), i0 + std::size_t(rows_per_batch));
-      std::int64_t T_max = 0;
-      for (std::size_t i = i0; i < i1; ++i) {
-        if (sequences[i].empty()) fail("RewardTrainer::normalize: reference sequence ", i, " is empty");
-        T_max = std::max<std::int64_t>(T_max, std::int64_t(sequences[i].size()));
-      }
-      if (T_max > model_.config().n_positions)
-        fail("RewardTrainer::normalize: a reference sequence of ", T_max, " tokens exceeds the context of ",
-             model_.config().n_positions);
-      const auto rows = std::int64_t(i1 - i0);
-      Tensor<std::int32_t, cpu> ids(Shape{rows, T_max});
-      Tensor<T, cpu> mask(Shape{rows, T_max});
-      std::vector<std::int32_t> read_at;
-      for (std::size_t i = i0; i < i1; ++i) {
-        const auto& s = sequences[i];
-        const auto r = std::int64_t(i - i0);
-        for (std::int64_t t = 0; t < T_max; ++t) {
-          const bool real = t < std::int64_t(s.size());
-          ids.data()[r * T_max + t] = real ? s[std::size_t(t)] : 0;
-          mask.data()[r * T_max + t] = real ? T(1) : T(0);
-        }
-        read_at.push_back(data::reward_position(s, from.empty() ? 0 : from[i], dataset_.eos_id()));
-      }
-      const View<const T, B> r = model_.rewards(on_backend<B>(ids.cview(), ids_device_), {},
-                                                on_backend<B>(mask.cview(), mask_device_), read_at);
-      host_rewards_.resize(std::size_t(r.numel()));
-      B::copy_to_host(host_rewards_.data(), r.data(), r.bytes());
-      moments.add(std::span<const T>(host_rewards_));
-    }
+    moments.add(std::span<const T>(raw_rewards(model_, sequences, from, dataset_.eos_id())));
     model_.normalize_to(moments.mean(), moments.std_dev());
     return {moments.mean(), moments.std_dev()};
   }

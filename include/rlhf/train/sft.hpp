@@ -152,9 +152,11 @@ class SFTTrainer {
 
   // Runs to max_steps: a progress line and a metrics record every log_every steps, an
   // evaluation every eval_every steps and at the end, and on_checkpoint(step) after each
-  // evaluation (to save, for example).
+  // evaluation (to save, for example). A stop() that returns true ends the run early, after
+  // on_checkpoint(step); step_count() < max_steps then tells that it stopped.
   template <class OnCheckpoint>
-  SFTEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout) {
+  SFTEvaluation train(MetricsLog& log, OnCheckpoint&& on_checkpoint, std::FILE* progress = stdout,
+                      const StopRequested& stop = {}) {
     SFTEvaluation last;
     run_steps(
         step_, {config_.max_steps, config_.eval_every, config_.log_every}, [&] { return step(); },
@@ -164,7 +166,7 @@ class SFTTrainer {
           record["eval/loss"] = last.loss;
           record["eval/token_accuracy"] = last.token_accuracy;
         },
-        log, on_checkpoint, progress);
+        log, on_checkpoint, progress, stop);
     return last;
   }
 

@@ -2,9 +2,12 @@
 // The loop of a trainer that counts optimizer steps (SFT, reward model): step() until max_steps;
 // every eval_every steps and at the end, evaluate(record) adds the eval/ metrics to the step's
 // record and on_checkpoint(step) runs (to save, for example); the record goes to the metrics log,
-// with a progress line, at step 1, every log_every steps and at each evaluation.
+// with a progress line, at step 1, every log_every steps and at each evaluation. After every
+// step, stop() is asked whether to stop early (the CLI's Ctrl-C): if so, on_checkpoint(step)
+// runs and the loop returns false, so that a resumed run continues from that step.
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -16,9 +19,13 @@ struct StepSchedule {
   std::int64_t max_steps, eval_every, log_every;
 };
 
+// Asked between steps; true stops the run after a checkpoint. Empty: never stop.
+using StopRequested = std::function<bool()>;
+
+// Returns true when max_steps was reached, false when stop() ended the run first.
 template <class Step, class Evaluate, class OnCheckpoint>
-void run_steps(const std::int64_t& step, StepSchedule schedule, Step&& take_step, Evaluate&& evaluate, MetricsLog& log,
-               OnCheckpoint&& on_checkpoint, std::FILE* progress) {
+bool run_steps(const std::int64_t& step, StepSchedule schedule, Step&& take_step, Evaluate&& evaluate, MetricsLog& log,
+               OnCheckpoint&& on_checkpoint, std::FILE* progress, const StopRequested& stop = {}) {
   while (step < schedule.max_steps) {
     nlohmann::json record = take_step();
     const bool eval_now = step == schedule.max_steps || (schedule.eval_every > 0 && step % schedule.eval_every == 0);
@@ -27,8 +34,11 @@ void run_steps(const std::int64_t& step, StepSchedule schedule, Step&& take_step
       log.write(record);
       if (progress) std::fprintf(progress, "%s\n", progress_line(record).c_str()), std::fflush(progress);
     }
-    if (eval_now) on_checkpoint(step);
+    const bool stopping = step < schedule.max_steps && stop && stop();
+    if (eval_now || stopping) on_checkpoint(step);
+    if (stopping) return false;
   }
+  return true;
 }
 
 }  // namespace rlhf::train

@@ -1,0 +1,477 @@
+#pragma once
+// The whole method of InstructGPT as one run: SFT → collect rankings → reward model → PPO →
+// evaluation, from one PipelineConfig, into one run directory:
+//
+//   DIR/config.json            every knob of the run, defaults included (a rerun must match it)
+//   DIR/sft/                   the SFT policy (GPT-2 checkpoint), training state, metrics.jsonl, log.txt
+//   DIR/collect/               comparisons.jsonl (K-wise), log.txt
+//   DIR/reward/                the reward model, training state, metrics.jsonl, log.txt
+//   DIR/ppo/                   policy/, value/, trainer_state.json, metrics.jsonl, log.txt
+//   DIR/eval/                  results.json, samples.jsonl, log.txt
+//   DIR/report.md, DIR/plots/  the report, and its plots as PNG (gnuplot)
+//
+// Each stage ends by writing DIR/<stage>/stage.json (atomically, last); a rerun skips the stages
+// that have one. A stage stopped before (Ctrl-C, a crash, stop() returning true) resumes from its
+// last checkpoint: SFT and reward-model training from their step, PPO from its iteration.
+// Collection and evaluation are single deterministic passes that rerun whole.
+//
+// The labeler (in the role of the human labelers) is the config's SentimentLabeler unless the
+// caller passes its own.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "rlhf/data/any_tokenizer.hpp"
+#include "rlhf/data/jsonl.hpp"
+#include "rlhf/data/labeler.hpp"
+#include "rlhf/data/preference_dataset.hpp"
+#include "rlhf/data/sft_dataset.hpp"
+#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/io/checkpoint.hpp"
+#include "rlhf/io/reward_checkpoint.hpp"
+#include "rlhf/train/collect.hpp"
+#include "rlhf/train/evaluate.hpp"
+#include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/pipeline_config.hpp"
+#include "rlhf/train/ppo.hpp"
+#include "rlhf/train/report.hpp"
+#include "rlhf/train/reward.hpp"
+#include "rlhf/train/sft.hpp"
+#include "rlhf/train/step_loop.hpp"
+
+namespace rlhf::train {
+
+inline constexpr const char* pipeline_stages[] = {"sft", "collect", "reward", "ppo", "eval"};
+
+// The "prompt" field of each record of a JSONL file (other fields are ignored).
+inline std::vector<std::string> read_prompt_texts(const std::filesystem::path& file) {
+  std::vector<std::string> prompts;
+  data::read_jsonl(file, [&](const data::JsonlRecord& r) {
+    if (!r.has("prompt")) r.fail("missing field \"prompt\"");
+    if (r.string("prompt").empty()) r.fail("field \"prompt\" is empty");
+    prompts.push_back(r.string("prompt"));
+  });
+  if (prompts.empty()) fail(file.string(), ": no prompts");
+  return prompts;
+}
+
+template <class T, Backend B = cpu>
+class Pipeline {
+ public:
+  enum class Outcome { finished, stopped };
+
+  Pipeline(PipelineConfig config, std::filesystem::path run_dir, std::shared_ptr<const data::Labeler> labeler = nullptr,
+           B backend = {})
+      : config_(std::move(config)), dir_(std::move(run_dir)), labeler_(std::move(labeler)), backend_(backend) {
+    config_.validate();
+    check_files();
+    if (!labeler_)
+      labeler_ = std::make_shared<data::SentimentLabeler>(config_.labeler.afinn, config_.labeler.words, config_.labeler.weights);
+    tokenizer_ = config_.model.checkpoint.empty() ? data::AnyTokenizer::parse(config_.tokenizer)
+                                                  : data::AnyTokenizer::of_model(config_.model.checkpoint,
+                                                                                 io::read_config(config_.model.checkpoint).vocab_size);
+  }
+
+  const PipelineConfig& config() const { return config_; }
+  const std::filesystem::path& dir() const { return dir_; }
+  bool stage_done(std::string_view stage) const { return std::filesystem::exists(dir_ / stage / "stage.json"); }
+
+  // Runs every stage not yet done. stop() is asked between steps; when it says yes, the stage
+  // saves a checkpoint and run() returns Outcome::stopped (a rerun resumes there).
+  Outcome run(const StopRequested& stop = {}, std::FILE* progress = stdout) {
+    progress_ = progress;
+    check_prompts();
+    prepare_run_dir();
+    using StageFn = bool (Pipeline::*)(const StopRequested&);
+    const StageFn stages[] = {&Pipeline::run_sft, &Pipeline::run_collect, &Pipeline::run_reward, &Pipeline::run_ppo,
+                              &Pipeline::run_eval};
+    for (std::size_t i = 0; i < std::size(stages); ++i) {
+      const char* name = pipeline_stages[i];
+      if (stage_done(name)) {
+        say("== stage %zu/5 %s: done before, skipped", i + 1, name);
+        continue;
+      }
+      say("== stage %zu/5 %s", i + 1, name);
+      const auto start = std::chrono::steady_clock::now();
+      std::filesystem::create_directories(dir_ / name);
+      Tee tee(progress_, dir_ / name / "log.txt");
+      stage_out_ = tee.file();
+      stage_summary_ = nlohmann::ordered_json::object();
+      const bool finished = (this->*stages[i])(stop);
+      stage_out_ = nullptr;
+      if (!finished) {
+        say("== stopped in stage %s; rerun with the same config and directory to resume", name);
+        return Outcome::stopped;
+      }
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      nlohmann::ordered_json marker{{"stage", name}, {"seconds", seconds}, {"summary", stage_summary_}};
+      io::write_file_atomically(dir_ / name / "stage.json", marker.dump(2) + "\n");
+      say("== stage %s finished in %.1f s", name, seconds);
+    }
+    return Outcome::finished;
+  }
+
+ private:
+  // A FILE* that writes to the terminal (may be null) and to a stage's log.txt.
+  class Tee {
+   public:
+    Tee(std::FILE* terminal, const std::filesystem::path& log) : terminal_(terminal), log_(std::fopen(log.c_str(), "a")) {
+      if (!log_) fail(log.string(), ": cannot open for writing");
+      file_ = fopencookie(this, "w", cookie_io_functions_t{nullptr, &Tee::write, nullptr, nullptr});
+      if (!file_) fail(log.string(), ": cannot open the log stream");
+      std::setvbuf(file_, nullptr, _IOLBF, 4096);
+    }
+    ~Tee() {
+      std::fclose(file_);
+      std::fclose(log_);
+    }
+    Tee(const Tee&) = delete;
+    Tee& operator=(const Tee&) = delete;
+    std::FILE* file() const { return file_; }
+
+   private:
+    static ssize_t write(void* self, const char* buf, std::size_t n) {
+      auto* t = static_cast<Tee*>(self);
+      if (t->terminal_) std::fwrite(buf, 1, n, t->terminal_), std::fflush(t->terminal_);
+      std::fwrite(buf, 1, n, t->log_);
+      std::fflush(t->log_);
+      return static_cast<ssize_t>(n);
+    }
+    std::FILE* terminal_;
+    std::FILE* log_;
+    std::FILE* file_ = nullptr;
+  };
+
+  template <class... A>
+  void say(const char* format, A... args) {
+    std::FILE* out = stage_out_ ? stage_out_ : progress_;
+    if (!out) return;
+    std::fprintf(out, format, args...);
+    std::fputc('\n', out);
+    std::fflush(out);
+  }
+
+  void check_files() const {
+    const std::pair<const char*, const std::string*> files[] = {
+        {"data.sft", &config_.data.sft},           {"data.collect_prompts", &config_.data.collect_prompts},
+        {"data.ppo_prompts", &config_.data.ppo_prompts}, {"data.eval_prompts", &config_.data.eval_prompts},
+        {"data.ptx", &config_.data.ptx},           {"labeler.afinn", &config_.labeler.afinn},
+        {"labeler.words", &config_.labeler.words}};
+    std::error_code ec;
+    for (const auto& [key, path] : files)
+      if (!path->empty() && !std::filesystem::is_regular_file(*path, ec)) fail("pipeline config: ", key, ": ", *path, ": no such file");
+    if (!config_.model.checkpoint.empty() && !std::filesystem::is_directory(config_.model.checkpoint, ec))
+      fail("pipeline config: model.checkpoint: ", config_.model.checkpoint, ": no such checkpoint directory");
+  }
+
+  // Before any stage runs: every prompt a stage will use leaves room for its new tokens.
+  void check_prompts() const {
+    const std::int64_t context =
+        config_.model.checkpoint.empty() ? config_.model.n_positions : io::read_config(config_.model.checkpoint).n_positions;
+    const struct {
+      const char *file_key, *tokens_key;
+      const std::string& file;
+      std::int64_t new_tokens, first;  // first: how many prompts the stage reads (0: all)
+    } uses[] = {{"data.collect_prompts", "collect.max_new_tokens", config_.data.collect_prompts, config_.collect.max_new_tokens,
+                 config_.collect.prompts},
+                {"data.ppo_prompts", "ppo.max_new_tokens", config_.data.ppo_prompts, config_.ppo.train.max_new_tokens, 0},
+                {"data.eval_prompts", "eval.max_new_tokens", config_.data.eval_prompts, config_.eval.max_new_tokens,
+                 config_.eval.prompts}};
+    for (const auto& u : uses) {
+      std::int64_t n = 0;
+      data::read_jsonl(std::filesystem::path(u.file), [&](const data::JsonlRecord& r) {
+        if (u.first > 0 && n >= u.first) return;
+        ++n;
+        if (!r.has("prompt")) r.fail("missing field \"prompt\" (", u.file_key, ")");
+        const auto tokens = std::int64_t(tokenizer_.encode(r.string("prompt")).size());
+        if (tokens == 0) r.fail("field \"prompt\" is empty (", u.file_key, ")");
+        if (tokens + u.new_tokens > context)
+          r.fail("a prompt of ", tokens, " tokens + ", u.tokens_key, " = ", u.new_tokens, " exceed the model's context of ", context,
+                 " (", u.file_key, "; raise model.n_positions or shorten the prompts)");
+      });
+    }
+  }
+
+  // A new run directory gets config.json; an existing one must have been made by the same config.
+  void prepare_run_dir() {
+    const nlohmann::ordered_json mine = to_json(config_);
+    const std::filesystem::path file = dir_ / "config.json";
+    std::error_code ec;
+    if (std::filesystem::exists(file, ec)) {
+      std::ifstream in(file);
+      nlohmann::ordered_json theirs;
+      try {
+        theirs = nlohmann::ordered_json::parse(in);
+      } catch (const nlohmann::json::exception& e) {
+        fail(file.string(), ": not valid JSON: ", data::detail::json_error_message(e));
+      }
+      if (theirs != mine)
+        fail(dir_.string(), ": holds a run of a different config (", first_difference(mine, theirs),
+             "); use another --out directory, or delete this one");
+      say("run directory %s: continuing", dir_.c_str());
+      return;
+    }
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) fail(dir_.string(), ": cannot create the run directory: ", ec.message());
+    io::write_file_atomically(file, mine.dump(2) + "\n");
+    say("run directory %s: new", dir_.c_str());
+  }
+
+  static std::string first_difference(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b,
+                                      const std::string& path = "") {
+    if (a.is_object() && b.is_object()) {
+      for (const auto& [k, v] : a.items()) {
+        const std::string p = path.empty() ? k : path + "." + k;
+        if (!b.contains(k)) return "key \"" + p + "\" is new";
+        if (v != b[k]) return first_difference(v, b[k], p);
+      }
+      for (const auto& [k, v] : b.items())
+        if (!a.contains(k)) return "key \"" + (path.empty() ? k : path + "." + k) + "\" is gone";
+    }
+    return "key \"" + path + "\" was " + b.dump() + ", is " + a.dump();
+  }
+
+  std::filesystem::path stage_dir(std::string_view s) const { return dir_ / s; }
+  bool resumable(std::string_view s) const { return std::filesystem::exists(stage_dir(s) / trainer_state_file_name); }
+
+  // A resumed stage's metrics keep only the records up to its checkpoint.
+  MetricsLog stage_log(std::string_view s, bool resumed, const char* key, std::int64_t upto) {
+    const std::filesystem::path file = stage_dir(s) / "metrics.jsonl";
+    if (resumed) keep_records_up_to(file, key, upto);
+    return MetricsLog(file, resumed);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stage 1: supervised fine-tuning.
+  bool run_sft(const StopRequested& stop) {
+    const std::filesystem::path out = stage_dir("sft");
+    std::unique_ptr<nn::GPT<T, B>> model;
+    if (!config_.model.checkpoint.empty()) {
+      model = io::load_gpt<T>(config_.model.checkpoint, backend_);
+    } else {
+      nn::GPTConfig c;
+      c.vocab_size = tokenizer_.vocab_size();
+      c.n_positions = config_.model.n_positions;
+      c.n_embd = config_.model.n_embd;
+      c.n_layer = config_.model.n_layer;
+      c.n_head = config_.model.n_head;
+      model = std::make_unique<nn::GPT<T, B>>(c, backend_);
+      model->init_weights(config_.seed);
+    }
+    const std::int64_t max_length = std::min(config_.sft.max_length, model->config().n_positions);
+    const data::SftDataset dataset = data::load_sft_jsonl(config_.data.sft, tokenizer_, max_length);
+    say("%s: %s", config_.data.sft.c_str(), dataset.summary().c_str());
+    SFTConfig tc = config_.sft.train;
+    tc.seed = config_.seed;
+    const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
+    SFTTrainer<T, B> trainer(*model, dataset, split, tc);
+    const bool resumed = resumable("sft");
+    if (resumed) {
+      trainer.resume(out);
+      say("resumed SFT at step %lld", (long long)trainer.step_count());
+    }
+    MetricsLog log = stage_log("sft", resumed, "step", trainer.step_count());
+    const io::SaveOptions options = tokenizer_.save_options();
+    const SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
+      trainer.save(out, options);
+      say("saved %s at step %lld", out.c_str(), (long long)step);
+    }, stage_out_, stop);
+    if (trainer.step_count() < tc.max_steps) return false;
+    stage_summary_ = {{"steps", trainer.step_count()}, {"eval/loss", last.loss}, {"eval/token_accuracy", last.token_accuracy}};
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stage 2: the SFT policy's samples, ranked by the labeler.
+  bool run_collect(const StopRequested&) {
+    const auto policy = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
+    const std::vector<std::string> prompts = read_prompt_texts(config_.data.collect_prompts);
+    CollectConfig cc = config_.collect;
+    cc.seed = config_.seed + 2;
+    CollectStats stats;
+    const std::vector<Comparison> comparisons = collect_comparisons(*policy, tokenizer_, *labeler_, prompts, cc, &stats);
+    write_comparisons_jsonl(stage_dir("collect") / "comparisons.jsonl", comparisons);
+    say("collected %lld rankings of %lld completions for %lld prompts (%lld empty samples left out); "
+        "the rankings agree with the gold scores on %.1f%% of pairs",
+        (long long)stats.records, (long long)stats.completions, (long long)stats.prompts, (long long)stats.empty,
+        100 * stats.agreement);
+    stage_summary_ = {{"records", stats.records}, {"completions", stats.completions}, {"empty", stats.empty},
+                      {"gold_agreement", stats.agreement}};
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stage 3: the reward model, from the SFT trunk and a new head.
+  bool run_reward(const StopRequested& stop) {
+    const std::filesystem::path out = stage_dir("reward");
+    RewardConfig rc = config_.reward.train;
+    rc.seed = config_.seed + 3;
+    auto model = io::reward_model_from_lm<T>(stage_dir("sft"), rc.seed, backend_);
+    const data::PreferenceDataset dataset =
+        data::load_preference_jsonl(stage_dir("collect") / "comparisons.jsonl", tokenizer_, model->config().n_positions);
+    say("comparisons: %s", dataset.summary().c_str());
+    const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
+    RewardTrainer<T, B> trainer(*model, dataset, split, rc);
+    const bool resumed = resumable("reward");
+    if (resumed) {
+      trainer.resume(out);
+      say("resumed reward-model training at step %lld", (long long)trainer.step_count());
+    }
+    MetricsLog log = stage_log("reward", resumed, "step", trainer.step_count());
+    const io::SaveOptions options = tokenizer_.save_options();
+    const RewardEvaluation last = trainer.train(log, [&](std::int64_t step) {
+      std::vector<std::int64_t> from;
+      const auto reference = trainer.reference_sequences(&from);
+      trainer.normalize(reference, from);
+      trainer.save(out, options);
+      say("saved %s at step %lld", out.c_str(), (long long)step);
+    }, stage_out_, stop);
+    if (trainer.step_count() < rc.max_steps) return false;
+    // Held-out accuracy against the noise-free preferences of the labeler.
+    const GoldAccuracy gold = gold_accuracy(*model, dataset, split.validation);
+    say("reward model: held-out accuracy %.3f against the labelers' rankings, %.3f against gold (%lld pairs)",
+        last.ranking.accuracy(), gold.accuracy(), (long long)gold.pairs);
+    stage_summary_ = {{"steps", trainer.step_count()},
+                      {"eval/loss", last.loss},
+                      {"eval/accuracy", last.ranking.accuracy()},
+                      {"eval/gold_accuracy", gold.accuracy()},
+                      {"eval/gold_pairs", gold.pairs}};
+    return true;
+  }
+
+  struct GoldAccuracy {
+    std::int64_t agree = 0, pairs = 0;
+    double accuracy() const { return pairs ? double(agree) / double(pairs) : 0.0; }
+  };
+
+  // Share of the pairs of `groups` (untied in gold) that the reward model orders as gold does.
+  GoldAccuracy gold_accuracy(nn::RewardModel<T, B>& rm, const data::PreferenceDataset& dataset, std::span<const std::int64_t> groups) {
+    GoldAccuracy acc;
+    for (const std::int64_t g : groups) {
+      const data::PreferenceGroup& group = dataset[g];
+      const std::vector<std::int64_t> from(group.sequences.size(), group.prompt_length);
+      const std::vector<T> r = raw_rewards(rm, std::span<const std::vector<std::int32_t>>(group.sequences), from, dataset.eos_id());
+      const auto& first = group.sequences.front();
+      const std::string prompt = tokenizer_.decode(std::span(first).first(std::size_t(group.prompt_length)));
+      std::vector<double> gold;
+      for (const auto& s : group.sequences) {
+        std::span<const std::int32_t> c = std::span(s).subspan(std::size_t(group.prompt_length));
+        if (!c.empty() && c.back() == dataset.eos_id()) c = c.first(c.size() - 1);
+        gold.push_back(labeler_->score(prompt, tokenizer_.decode(c)));
+      }
+      for (std::size_t a = 0; a < gold.size(); ++a)
+        for (std::size_t b = a + 1; b < gold.size(); ++b) {
+          if (gold[a] == gold[b]) continue;
+          ++acc.pairs;
+          acc.agree += (gold[a] > gold[b]) == (r[a] > r[b]);
+        }
+    }
+    return acc;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stage 4: PPO against the reward model, KL-penalised to the SFT policy.
+  bool run_ppo(const StopRequested& stop) {
+    const std::filesystem::path out = stage_dir("ppo");
+    auto policy = io::load_gpt<T>(stage_dir("sft"), backend_);
+    auto reference = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
+    auto rm = io::load_reward_model<T>(stage_dir("reward"), backend_, nn::Trainable::no);
+    auto value = io::load_reward_model<T>(stage_dir("reward"), backend_);
+    PPOConfig pc = config_.ppo.train;
+    pc.seed = config_.seed + 4;
+    const std::int64_t context = policy->config().n_positions;
+    std::vector<std::vector<std::int32_t>> prompts;
+    for (const std::string& p : read_prompt_texts(config_.data.ppo_prompts)) {
+      prompts.push_back(tokenizer_.encode(p));
+      if (std::int64_t(prompts.back().size()) + pc.max_new_tokens > context)
+        fail(config_.data.ppo_prompts, ": prompt \"", p, "\" of ", prompts.back().size(), " tokens + ppo.max_new_tokens ",
+             pc.max_new_tokens, " exceed the model's context of ", context);
+    }
+    say("%s: %zu prompts", config_.data.ppo_prompts.c_str(), prompts.size());
+    std::optional<data::SftDataset> ptx;
+    if (pc.ptx_coef > 0) ptx = data::load_sft_jsonl(config_.data.ptx, tokenizer_, context);
+    PPOTrainer<T, B> trainer(*policy, *reference, *value, reward_model_scorer(*rm, tokenizer_.eos_id()), prompts,
+                             tokenizer_.eos_id(), pc, ptx ? &*ptx : nullptr);
+    const bool resumed = resumable("ppo");
+    if (resumed) {
+      trainer.resume(out);
+      say("resumed PPO at iteration %lld", (long long)trainer.iteration());
+    }
+    MetricsLog log = stage_log("ppo", resumed, "iteration", trainer.iteration());
+    const io::SaveOptions options = tokenizer_.save_options();
+    const std::int64_t iterations = config_.ppo.iterations;
+    while (trainer.iteration() < iterations) {
+      nlohmann::json record = trainer.step();
+      // The gold score of the rollout's responses: what the RM's score stands in for.
+      const Rollout<T>& r = trainer.last_rollout();
+      double gold = 0;
+      for (std::size_t b = 0; b < r.prompts.size(); ++b)
+        gold += labeler_->score(tokenizer_.decode(r.prompts[b]), tokenizer_.decode(r.responses[b]));
+      record["objective/gold"] = gold / double(r.prompts.size());
+      log.write(record);
+      const std::int64_t it = trainer.iteration();
+      if (it == 1 || it % 5 == 0 || it == iterations) say("%s", progress_line(record).c_str());
+      const bool stopping = it < iterations && stop && stop();
+      if ((config_.ppo.save_every > 0 && it % config_.ppo.save_every == 0) || it == iterations || stopping) {
+        trainer.save(out, options);
+        say("saved %s at iteration %lld", out.c_str(), (long long)it);
+      }
+      if (stopping) return false;
+    }
+    stage_summary_ = {{"iterations", trainer.iteration()}, {"kl_coef", trainer.kl_coef()}};
+    return true;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Stage 5: SFT against PPO on held-out prompts; the report and its plots.
+  bool run_eval(const StopRequested&) {
+    const auto sft = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
+    const auto ppo = io::load_gpt<T>(stage_dir("ppo") / "policy", backend_, nn::Trainable::no);
+    const auto rm = io::load_reward_model<T>(stage_dir("reward"), backend_, nn::Trainable::no);
+    std::vector<std::string> prompts = read_prompt_texts(config_.data.eval_prompts);
+    if (config_.eval.prompts > 0 && std::size_t(config_.eval.prompts) < prompts.size()) prompts.resize(std::size_t(config_.eval.prompts));
+    EvalConfig ec = config_.eval;
+    ec.seed = config_.seed + 5;
+    ReportInputs in;
+    in.sft = sample_policy(*sft, *sft, *rm, tokenizer_, *labeler_, prompts, ec);
+    in.ppo = sample_policy(*ppo, *sft, *rm, tokenizer_, *labeler_, prompts, ec);
+    in.prompts = prompts;
+    in.win = win_rate(in.ppo.gold, in.sft.gold);
+    in.stage_summaries = nlohmann::ordered_json::object();
+    for (const char* s : {"sft", "collect", "reward", "ppo"}) {
+      std::ifstream f(stage_dir(s) / "stage.json");
+      in.stage_summaries[s] = nlohmann::ordered_json::parse(f);
+    }
+    in.samples_in_report = config_.eval.samples_in_report;
+    write_eval_files(stage_dir("eval"), in);
+    const std::string table = report_table(in);
+    std::string plots_note;
+    if (config_.plots) plots_note = write_plots(dir_ / "plots", stage_dir("ppo") / "metrics.jsonl");
+    write_report(dir_ / "report.md", in, table, plots_note);
+    say("%s", table.c_str());
+    if (!plots_note.empty()) say("%s", plots_note.c_str());
+    say("report: %s", (dir_ / "report.md").c_str());
+    stage_summary_ = {{"win_rate", in.win.rate()},
+                      {"gold_sft", in.sft.gold_score().mean},
+                      {"gold_ppo", in.ppo.gold_score().mean},
+                      {"kl_ppo", in.ppo.kl_to_reference().mean}};
+    return true;
+  }
+
+  PipelineConfig config_;
+  std::filesystem::path dir_;
+  std::shared_ptr<const data::Labeler> labeler_;
+  B backend_;
+  data::AnyTokenizer tokenizer_;
+  std::FILE* progress_ = stdout;
+  std::FILE* stage_out_ = nullptr;
+  nlohmann::ordered_json stage_summary_;
+};
+
+}  // namespace rlhf::train
