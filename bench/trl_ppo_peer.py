@@ -4,19 +4,19 @@ fp32, CPU), split into generation, scoring and update like BM_ppo_iteration.
 
   /opt/venv-trl/bin/python bench/trl_ppo_peer.py [--threads 2] [--min-time 10] [--out FILE]
 
-Config (the same as bench_ppo): GPT-2 architecture, vocab 256, n_positions 128, n_embd 128,
-4 layers, 4 heads, tanh GELU ("gelu_new"), no dropout, random init (seed 0). 16 prompts of 16
-random tokens in [1, 255) per iteration; exactly 32 sampled tokens per response (min_new_tokens =
-max_new_tokens = 32, top_k 0, top_p 1, temperature 1); PPO: 4 epochs of 4 minibatches of 4
-episodes, lr 1e-5, fixed KL coefficient 0.05, cliprange 0.2, cliprange_value 0.2, vf_coef 0.1,
+Config (the same as bench_ppo: the shapes of the pipeline's default config): GPT-2 architecture,
+vocab 257, n_positions 96, n_embd 128, 4 layers, 4 heads, tanh GELU ("gelu_new"), no dropout,
+random init (seed 0). 32 prompts of 16 random tokens in [1, 255) per iteration; exactly 40 sampled
+tokens per response (min_new_tokens = max_new_tokens = 40, top_k 0, top_p 1, temperature 1); PPO:
+4 epochs of 4 minibatches of 8 episodes, lr 1e-5, fixed KL coefficient 0.05, cliprange 0.2, cliprange_value 0.2, vf_coef 0.1,
 gamma 1, lam 0.95. Policy: trl.AutoModelForCausalLMWithValueHead over GPT2LMHeadModel (TRL's
 design: the value head sits on the policy's trunk); reference: a frozen copy made by PPOTrainer
 (trl.create_reference_model); reward: GPT2ForSequenceClassification(num_labels=1) of the same
 size on prompt + response.
 
 One iteration (each part timed with time.perf_counter):
-  generation  ppo_trainer.generate(16 queries, batch_size=16, return_prompt=False, ...)
-  scoring     the reward model's forward over the 16 full sequences (no grad)
+  generation  ppo_trainer.generate(32 queries, batch_size=32, return_prompt=False, ...)
+  scoring     the reward model's forward over the 32 full sequences (no grad)
   update      ppo_trainer.step(queries, responses, scores): TRL's no-grad forward passes of the
               policy (log-probs + values) and the reference (log-probs), rewards, GAE, and the
               4 x 4 minibatch updates (forward, backward, Adam); "forward_pass_seconds" is TRL's own
@@ -37,12 +37,12 @@ import warnings
 
 import torch
 
-BATCH = 16
+BATCH = 32
 PROMPT_LEN = 16
-RESPONSE_LEN = 32
+RESPONSE_LEN = 40
 PPO_EPOCHS = 4
-MINI_BATCH = 4
-CONFIG = dict(vocab_size=256, n_positions=128, n_embd=128, n_layer=4, n_head=4,
+MINI_BATCH = 8
+CONFIG = dict(vocab_size=257, n_positions=96, n_embd=128, n_layer=4, n_head=4,
               activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
               bos_token_id=0, eos_token_id=0, pad_token_id=0)
 
@@ -91,7 +91,7 @@ def main():
     assert isinstance(ppo_trainer.kl_ctl, trl.trainer.FixedKLController)
     assert not isinstance(policy.v_head.dropout, torch.nn.Dropout)
 
-    # Count the minibatch updates step() makes, and their sizes, to check 4 epochs x 4 x 4 episodes.
+    # Count the minibatch updates step() makes, and their sizes, to check 4 epochs x 4 x 8 episodes.
     minibatches = []
     train_minibatch = ppo_trainer.train_minibatch
 

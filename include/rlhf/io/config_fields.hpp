@@ -83,7 +83,10 @@ class ConfigReader {
   }
 
  private:
-  std::string dotted(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  std::string dotted(std::string_view key) const {
+    if (key.empty()) return path_;
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
   std::string where(std::string_view key = {}) const {
     return file_ + ": " + (key.empty() && path_.empty() ? std::string("the config ") : "key \"" + dotted(key) + "\" ");
   }

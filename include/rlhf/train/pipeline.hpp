@@ -118,22 +118,25 @@ class Pipeline {
   }
 
  private:
-  // A FILE* that writes to the terminal (may be null) and to a stage's log.txt.
+  // A FILE* that writes to the terminal (may be null) and to a stage's log.txt. (glibc's
+  // fopencookie; elsewhere the stage's output goes to the terminal only.)
   class Tee {
    public:
     Tee(std::FILE* terminal, const std::filesystem::path& log) : terminal_(terminal), log_(std::fopen(log.c_str(), "a")) {
       if (!log_) fail(log.string(), ": cannot open for writing");
+#if defined(__GLIBC__)
       file_ = fopencookie(this, "w", cookie_io_functions_t{nullptr, &Tee::write, nullptr, nullptr});
       if (!file_) fail(log.string(), ": cannot open the log stream");
       std::setvbuf(file_, nullptr, _IOLBF, 4096);
+#endif
     }
     ~Tee() {
-      std::fclose(file_);
+      if (file_) std::fclose(file_);
       std::fclose(log_);
     }
     Tee(const Tee&) = delete;
     Tee& operator=(const Tee&) = delete;
-    std::FILE* file() const { return file_; }
+    std::FILE* file() const { return file_ ? file_ : terminal_; }
 
    private:
     static ssize_t write(void* self, const char* buf, std::size_t n) {

@@ -39,7 +39,8 @@ inline std::string format(const char* f, double a, double b = 0) {
   std::snprintf(buf, sizeof buf, f, a, b);
   return buf;
 }
-inline std::string pm(const MeanSem& m) { return format("%.3f ± %.3f", m.mean, m.sem); }
+// "mean ± sem"; a mean that rounds to zero prints as 0.000, not -0.000.
+inline std::string pm(const MeanSem& m) { return format("%.3f ± %.3f", std::abs(m.mean) < 5e-4 ? 0.0 : m.mean, m.sem); }
 // Text for a Markdown table cell: one line, no pipes.
 inline std::string cell(std::string s) {
   for (char& c : s)
