@@ -82,8 +82,9 @@ class Pipeline {
   const std::filesystem::path& dir() const { return dir_; }
   bool stage_done(std::string_view stage) const { return std::filesystem::exists(dir_ / stage / "stage.json"); }
 
-  // Runs every stage not yet done. stop() is asked between steps; when it says yes, the stage
-  // saves a checkpoint and run() returns Outcome::stopped (a rerun resumes there).
+  // Runs every stage not yet done. stop() is asked between steps and between stages; when it
+  // says yes, the running stage saves a checkpoint and run() returns Outcome::stopped (a rerun
+  // resumes there).
   Outcome run(const StopRequested& stop = {}, std::FILE* progress = stdout) {
     progress_ = progress;
     check_prompts();
@@ -100,11 +101,17 @@ class Pipeline {
       say("== stage %zu/5 %s", i + 1, name);
       const auto start = std::chrono::steady_clock::now();
       std::filesystem::create_directories(dir_ / name);
-      Tee tee(progress_, dir_ / name / "log.txt");
-      stage_out_ = tee.file();
-      stage_summary_ = nlohmann::ordered_json::object();
-      const bool finished = (this->*stages[i])(stop);
-      stage_out_ = nullptr;
+      bool finished = false;
+      {
+        Tee tee(progress_, dir_ / name / "log.txt");
+        stage_out_ = tee.file();
+        struct Detach {  // the stage's log closes with tee, also when the stage throws
+          std::FILE*& out;
+          ~Detach() { out = nullptr; }
+        } detach{stage_out_};
+        stage_summary_ = nlohmann::ordered_json::object();
+        finished = (this->*stages[i])(stop);
+      }
       if (!finished) {
         say("== stopped in stage %s; rerun with the same config and directory to resume", name);
         return Outcome::stopped;
@@ -113,6 +120,11 @@ class Pipeline {
       nlohmann::ordered_json marker{{"stage", name}, {"seconds", seconds}, {"summary", stage_summary_}};
       io::write_file_atomically(dir_ / name / "stage.json", marker.dump(2) + "\n");
       say("== stage %s finished in %.1f s", name, seconds);
+      // A stop asked for during a stage without steps (collect, eval) takes effect here.
+      if (i + 1 < std::size(stages) && stop && stop()) {
+        say("== stopped after stage %s; rerun with the same config and directory to go on", name);
+        return Outcome::stopped;
+      }
     }
     return Outcome::finished;
   }
