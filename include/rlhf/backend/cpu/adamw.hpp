@@ -5,16 +5,12 @@
 //   p ← p − lr · (m / c1) / (√(v / c2) + ε)          c1 = 1 − β1^t, c2 = 1 − β2^t
 #include <cmath>
 
+#include "rlhf/backend/adamw_step.hpp"
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/core/check.hpp"
 
 namespace rlhf {
-
-struct AdamWStep {
-  double lr, beta1, beta2, eps, weight_decay;
-  double bias_correction1, bias_correction2;  // 1 − β^t for the step t being taken
-};
 
 template <class T>
 void adamw_update(const cpu&, View<T, cpu> param, In<T, cpu> grad, View<T, cpu> m, View<T, cpu> v, const AdamWStep& s) {
