@@ -24,24 +24,25 @@ failures=0
 bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
 ok() { echo "ok   $*"; }
 
-# 1. Config errors. Each config is the tiny one with one change, written next to it (its
-# relative paths stay valid).
-CONFDIR=$(dirname "$CONFIG")
+# 1. Config errors. Each config is the tiny one with one change, written into the work
+# directory with its relative paths made absolute (they are relative to the config's directory).
 variant() {  # variant NAME PYTHON-EXPRESSION-ON-c
   "$PY" - "$CONFIG" "$2" >"$W/$1.json" <<'PYEOF'
-import json, sys
+import json, os, sys
 c = json.load(open(sys.argv[1]))
+base = os.path.dirname(sys.argv[1])
+for section in ("data", "labeler"):
+    for k, v in c.get(section, {}).items():
+        if isinstance(v, str) and v and not os.path.isabs(v):
+            c[section][k] = os.path.normpath(os.path.join(base, v))
 exec(sys.argv[2])
 json.dump(c, sys.stdout)
 PYEOF
 }
 expect_error() {  # expect_error NAME EXPRESSION MESSAGE
   variant "$1" "$2"
-  # The relative data paths are relative to the config's directory: run it from there.
-  cp "$W/$1.json" "$CONFDIR/.pipeline_test_$1.json"
-  "$RLHF" pipeline --config "$CONFDIR/.pipeline_test_$1.json" --out "$W/run_$1" >"$1.out" 2>"$1.err"
+  "$RLHF" pipeline --config "$W/$1.json" --out "$W/run_$1" >"$1.out" 2>"$1.err"
   local rc=$?
-  rm -f "$CONFDIR/.pipeline_test_$1.json"
   if [ $rc -ne 1 ]; then bad "$1: exit $rc, expected 1"; return; fi
   if ! grep -qF -- "$3" "$1.err"; then bad "$1: stderr lacks '$3': $(cat "$1.err")"; return; fi
   if [ -e "$W/run_$1" ]; then bad "$1: left a run directory behind"; return; fi
@@ -97,10 +98,8 @@ n=$(grep -c "done before, skipped" rerun.out)
 
 # A different config in the same directory is refused, naming the key.
 variant other 'c["ppo"]["kl_coef"] = 0.5'
-cp other.json "$CONFDIR/.pipeline_test_other.json"
-"$RLHF" pipeline --config "$CONFDIR/.pipeline_test_other.json" --out run >other.out 2>other.err
+"$RLHF" pipeline --config other.json --out run >other.out 2>other.err
 rc=$?
-rm -f "$CONFDIR/.pipeline_test_other.json"
 [ $rc -eq 1 ] && grep -q 'ppo.kl_coef' other.err && ok "other config refused: $(cat other.err)" || bad "other config: exit $rc: $(cat other.err)"
 
 # 4. Stopped in the middle of PPO, then resumed: a copy of the run without its PPO and eval

@@ -1,7 +1,8 @@
 // The CUDA backend's elementwise kernels (backend/portable/elementwise.hpp) run by Thrust's
 // OpenMP system against the CPU backend's kernels of the same name, float and double: GELU
 // forward and backward (accumulating), the residual connection, three AdamW steps; and GELU's
-// backward against finite differences of its forward, in double.
+// backward against finite differences of its forward, in double; and the Philox fills, which must
+// give the CPU backend's numbers bit for bit.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
@@ -14,6 +15,7 @@
 
 #include "rlhf/backend/cpu.hpp"
 #include "rlhf/backend/portable/elementwise.hpp"
+#include "rlhf/backend/portable/random.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -116,4 +118,20 @@ TEST_CASE_TEMPLATE("portable AdamW steps equal the CPU kernel's", T, float, doub
   CHECK(max_rel_error(p, rp.to_vector()) <= tolerance<T>());
   CHECK(max_rel_error(m, rm.to_vector()) <= tolerance<T>());
   CHECK(max_rel_error(v, rv.to_vector()) <= tolerance<T>());
+}
+
+TEST_CASE_TEMPLATE("portable Philox fills give the CPU backend's numbers exactly", T, float, double) {
+  const rlhf::PhiloxStream rng{0x1234'5678'9ABCull, 42};
+  const std::uint64_t offset = 3;  // odd: the fill starts inside a Philox block and a Box-Muller pair
+  Tensor<T, cpu> ref_normal(Shape{n}), ref_uniform(Shape{n}), ref_const(Shape{n});
+  rlhf::fill_normal(cpu{}, ref_normal.view(), rng, offset, T(0.5), T(0.02));
+  rlhf::fill_uniform(cpu{}, ref_uniform.view(), rng, offset, T(-1), T(2));
+  rlhf::fill_constant(cpu{}, ref_const.view(), T(0.25));
+  std::vector<T> normal_out(static_cast<std::size_t>(n)), uniform_out(static_cast<std::size_t>(n)), const_out(static_cast<std::size_t>(n));
+  rlhf::portable::fill_normal(thrust::device, normal_out.data(), n, rng, offset, T(0.5), T(0.02));
+  rlhf::portable::fill_uniform(thrust::device, uniform_out.data(), n, rng, offset, T(-1), T(2));
+  rlhf::portable::fill_constant(thrust::device, const_out.data(), n, T(0.25));
+  CHECK(normal_out == ref_normal.to_vector());
+  CHECK(uniform_out == ref_uniform.to_vector());
+  CHECK(const_out == ref_const.to_vector());
 }

@@ -17,12 +17,7 @@
 #include <thrust/iterator/counting_iterator.h>
 
 #include "rlhf/backend/adamw_step.hpp"
-
-#if defined(__CUDACC__)
-#define RLHF_HOST_DEVICE __host__ __device__
-#else
-#define RLHF_HOST_DEVICE
-#endif
+#include "rlhf/core/host_device.hpp"
 
 namespace rlhf::portable {
 
