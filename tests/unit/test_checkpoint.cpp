@@ -26,6 +26,8 @@
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/rlhf.hpp"
 
+namespace test_checkpoint {
+
 namespace fs = std::filesystem;
 using rlhf::cpu;
 using rlhf::Tensor;
@@ -598,3 +600,5 @@ TEST_CASE("checkpoint: a failed save leaves the directory as it was, without tem
   CHECK_FALSE(fs::exists(tmp / "fresh"));  // the directory it created is gone again
   CHECK(parameters_of(*rlhf::io::load_gpt<float>(dir)) == parameters_of(*before));
 }
+
+}  // namespace test_checkpoint

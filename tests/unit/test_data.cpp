@@ -26,6 +26,8 @@
 #include "rlhf/data/shuffle.hpp"
 #include "rlhf/data/tokenizer.hpp"
 
+namespace test_data {
+
 namespace fs = std::filesystem;
 using namespace rlhf::data;
 
@@ -544,3 +546,5 @@ TEST_CASE("data: dataset, split, sampler and batcher together") {
   CHECK(seen == std::multiset<std::int64_t>(split.train.begin(), split.train.end()));
   CHECK(sampler.position() == DataPosition{1, 0});
 }
+
+}  // namespace test_data

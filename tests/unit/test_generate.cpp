@@ -8,6 +8,8 @@
 
 #include "rlhf/rlhf.hpp"
 
+namespace test_generate {
+
 using rlhf::cpu;
 using rlhf::Tensor;
 using rlhf::nn::GPT;
@@ -203,3 +205,5 @@ TEST_CASE("generate: bad prompts are errors naming the prompt") {
   CHECK_THROWS_WITH_AS(rlhf::generate(model, {{1, 2, 3}}, config),
                        "generate: prompts of up to 3 tokens and 30 new tokens exceed the context of 32", rlhf::error);
 }
+
+}  // namespace test_generate

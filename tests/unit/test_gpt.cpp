@@ -2,43 +2,21 @@
 // steady-state training steps that allocate nothing, and errors at the model boundary.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "gradcheck.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/rlhf.hpp"
+
+namespace test_gpt {
 
 using rlhf::cpu;
 using rlhf::Tensor;
 using rlhf::View;
 using rlhf::nn::GPT;
 using rlhf::nn::GPTConfig;
-
-// Counts heap allocations made through operator new while counting is switched on. The
-// replacements pair malloc with free; GCC's -Wmismatched-new-delete cannot see that.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<long> g_allocations{0};
-}  // namespace
-void* operator new(std::size_t n) {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-// The nothrow forms too (std::stable_sort's temporary buffer uses them): left to the runtime
-// (ASan's, say), they would allocate with its allocator and free with ours.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
-  return std::malloc(n ? n : 1);
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace {
 
@@ -135,11 +113,11 @@ TEST_CASE("GPT: a training step allocates nothing after the first") {
   };
   step();
   const auto arena_allocations = model.activation_allocations();
-  g_allocations = 0;
-  g_counting = true;
+  allocation_counter::allocations = 0;
+  allocation_counter::counting = true;
   for (int i = 0; i < 3; ++i) step();
-  g_counting = false;
-  CHECK(g_allocations.load() == 0);
+  allocation_counter::counting = false;
+  CHECK(allocation_counter::allocations.load() == 0);
   CHECK(model.activation_allocations() == arena_allocations);
   // A smaller batch fits in the same arena.
   model.forward(ids.view().rows(0, 1));
@@ -159,3 +137,5 @@ TEST_CASE("GPT: errors name the op and the offending input") {
   bad.n_head = 3;
   CHECK_THROWS_WITH_AS((GPT<float, cpu>{bad}), "GPTConfig: n_head = 3 does not divide n_embd = 8", rlhf::error);
 }
+
+}  // namespace test_gpt

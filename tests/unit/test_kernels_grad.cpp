@@ -10,6 +10,8 @@
 #include "gradcheck.hpp"
 #include "rlhf/rlhf.hpp"
 
+namespace test_kernels_grad {
+
 namespace {
 
 using gradcheck::check_gradients;
@@ -521,3 +523,5 @@ TEST_CASE("kernel grad edge: out-of-range target and embedding ids throw, naming
 }
 
 }  // namespace
+
+}  // namespace test_kernels_grad

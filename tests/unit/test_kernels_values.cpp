@@ -18,6 +18,8 @@
 
 #include "rlhf/rlhf.hpp"
 
+namespace test_kernels_values {
+
 namespace {
 
 using nlohmann::json;
@@ -432,3 +434,5 @@ TEST_CASE_TEMPLATE("hand values: matmul, layernorm, residual, embedding, one-tok
   CHECK(o.to_vector() == std::vector<T>{T(-1.5), T(0.25)});
   CHECK(att.to_vector() == std::vector<T>{1, 1});
 }
+
+}  // namespace test_kernels_values

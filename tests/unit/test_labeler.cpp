@@ -11,6 +11,8 @@
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
+namespace test_labeler {
+
 namespace fs = std::filesystem;
 using rlhf::data::SentimentLabeler;
 using testing::error_of;
@@ -23,7 +25,6 @@ const fs::path afinn = fs::path(RLHF_DATA_DIR) / "afinn-165.tsv";
 fs::path word_list(const testing::TempDir& dir) {
   return dir.write("words.txt", "a\nday\ngood\ngreat\nbad\nawful\nit\nis\nwas\nthe\nfun\nno\nvery\nsun\nto\nyou\n");
 }
-
 
 }  // namespace
 
@@ -100,3 +101,5 @@ TEST_CASE("labeler: a user's own labeler plugs in through score()") {
   const std::vector<std::string> completions{"ab", "abcdef", "abcd"};
   CHECK(lab.rank("q", completions, 1e-3, rlhf::PhiloxStream{1, 0}, 0) == std::vector<std::int32_t>{3, 1, 2});
 }
+
+}  // namespace test_labeler

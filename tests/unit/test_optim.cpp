@@ -10,6 +10,8 @@
 
 #include "rlhf/rlhf.hpp"
 
+namespace test_optim {
+
 using rlhf::cpu;
 using rlhf::Tensor;
 
@@ -110,3 +112,5 @@ TEST_CASE("gradient accumulation: two half batches with dloss = 1/2 give the ful
   const std::vector<double> accumulated = model.gradients().to_vector();
   for (std::size_t i = 0; i < full.size(); ++i) CHECK(accumulated[i] == doctest::Approx(full[i]).epsilon(1e-10));
 }
+
+}  // namespace test_optim

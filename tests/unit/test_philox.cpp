@@ -6,6 +6,8 @@
 
 #include "rlhf/rlhf.hpp"
 
+namespace test_philox {
+
 using rlhf::Philox;
 
 TEST_CASE("philox4x32-10 matches Random123's known-answer vectors") {
@@ -54,3 +56,5 @@ TEST_CASE("philox normal draws: Box-Muller pairs and sane moments") {
   CHECK(std::abs(sum / n) < 0.01);
   CHECK(std::abs(sq / n - 1) < 0.02);
 }
+
+}  // namespace test_philox

@@ -18,6 +18,8 @@
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
+namespace test_pipeline {
+
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using testing::error_of;
@@ -244,3 +246,5 @@ TEST_CASE("metrics: a resumed run's log keeps only the records up to its checkpo
   rlhf::train::keep_records_up_to(dir / "absent.jsonl", "step", 1);  // no file: nothing to do
   CHECK_FALSE(fs::exists(dir / "absent.jsonl"));
 }
+
+}  // namespace test_pipeline

@@ -13,6 +13,8 @@
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/ppo.hpp"
 
+namespace test_ppo {
+
 using rlhf::cpu;
 using rlhf::Tensor;
 using rlhf::nn::GPT;
@@ -285,3 +287,5 @@ TEST_CASE("ppo trainer: resume from a checkpoint continues bit-identically") {
   CHECK(std::filesystem::exists(dir / "ckpt" / "policy" / "model.safetensors"));
   CHECK(std::filesystem::exists(dir / "ckpt" / "value" / "optimizer.safetensors"));
 }
+
+}  // namespace test_ppo

@@ -13,6 +13,8 @@
 #include "rlhf/loss/ppo.hpp"
 #include "rlhf/rlhf.hpp"
 
+namespace test_ppo_losses {
+
 namespace fs = std::filesystem;
 using rlhf::cpu;
 using rlhf::Tensor;
@@ -239,3 +241,5 @@ TEST_CASE("ppo: log-probs and entropy at temperature 0.7 equal TRL's on logits /
     CHECK(entropy.data()[i] == doctest::Approx(want_entropy[std::size_t(i)]).epsilon(1e-12));
   }
 }
+
+}  // namespace test_ppo_losses

@@ -22,6 +22,8 @@
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 
+namespace test_reward {
+
 namespace fs = std::filesystem;
 using rlhf::cpu;
 using rlhf::Tensor;
@@ -49,7 +51,6 @@ nlohmann::json read_json(const fs::path& file) {
   REQUIRE(in);
   return nlohmann::json::parse(in);
 }
-
 
 }  // namespace
 
@@ -492,3 +493,5 @@ TEST_CASE("reward trainer: resume from a checkpoint continues bit-identically") 
   const auto resumed = run(3, c, tc);
   CHECK(std::memcmp(straight.data(), resumed.data(), straight.size() * sizeof(float)) == 0);
 }
+
+}  // namespace test_reward

@@ -13,6 +13,8 @@
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/sft.hpp"
 
+namespace test_sft {
+
 namespace fs = std::filesystem;
 using rlhf::cpu;
 using rlhf::nn::GPT;
@@ -138,3 +140,5 @@ TEST_CASE("sft: resume from a checkpoint continues bit-identically") {
   CHECK_THROWS_WITH_AS(d.resume(dir.path / "ckpt"),
                        doctest::Contains("saved with seed 5 and 44 training examples; this run has seed 6"), rlhf::error);
 }
+
+}  // namespace test_sft

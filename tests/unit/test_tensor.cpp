@@ -12,6 +12,8 @@
 
 #include "rlhf/rlhf.hpp"
 
+namespace test_tensor {
+
 using rlhf::cpu;
 using rlhf::Shape;
 using rlhf::Tensor;
@@ -505,3 +507,5 @@ TEST_CASE("a default-constructed tensor owns nothing and has no elements") {
   CHECK(t.clone().numel() == 0);
   CHECK(rlhf::View<float, rlhf::cpu>{}.numel() == 0);
 }
+
+}  // namespace test_tensor

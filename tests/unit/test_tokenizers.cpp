@@ -27,6 +27,8 @@
 #include "rlhf/data/tokenizer.hpp"
 #include "rlhf/data/unicode.hpp"
 
+namespace test_tokenizers {
+
 namespace fs = std::filesystem;
 using rlhf::data::ByteTokenizer;
 using rlhf::data::CharClass;
@@ -439,3 +441,5 @@ TEST_CASE("gpt2 bpe: errors name the file and line") {
   CHECK(e.find("[0, 50257)") != std::string::npos);
   CHECK_THROWS_AS(t.id_to_token(-1), rlhf::error);
 }
+
+}  // namespace test_tokenizers
