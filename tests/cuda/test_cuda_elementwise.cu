@@ -13,6 +13,7 @@
 
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/backend/cuda.hpp"
+#include "../portable/compare.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -28,36 +29,14 @@ namespace {
 constexpr std::int64_t n = 100003;
 
 template <class T>
-std::vector<T> normal(std::uint64_t seed, double scale) {
-  const rlhf::PhiloxStream rng{seed, 0};
-  std::vector<T> v(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(scale * rng.normal(i));
-  return v;
-}
-
-template <class T>
 Tensor<T, gpu> on_device(const std::vector<T>& v) {
   return Tensor<T, gpu>(Shape{std::int64_t(v.size())}, std::span<const T>(v));
-}
-
-template <class T>
-double max_rel_error(const std::vector<T>& a, const std::vector<T>& b) {
-  REQUIRE(a.size() == b.size());
-  double e = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    e = std::max(e, std::abs(double(a[i]) - double(b[i])) / std::max(1.0, std::abs(double(b[i]))));
-  return e;
-}
-
-template <class T>
-double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
 }
 
 }  // namespace
 
 TEST_CASE_TEMPLATE("cuda gelu forward and backward equal the host's", T, float, double) {
-  const std::vector<T> x = normal<T>(1, 3.0), dout = normal<T>(2, 1.0), dx0 = normal<T>(3, 1.0);
+  const std::vector<T> x = compare::normal<T>(1, 3.0, n), dout = compare::normal<T>(2, 1.0, n), dx0 = compare::normal<T>(3, 1.0, n);
   std::vector<T> out(x.size()), dx = dx0;
   rlhf::portable::gelu_forward(thrust::host, out.data(), x.data(), n);
   rlhf::portable::gelu_backward(thrust::host, dx.data(), dout.data(), x.data(), n);
@@ -65,12 +44,12 @@ TEST_CASE_TEMPLATE("cuda gelu forward and backward equal the host's", T, float, 
   Tensor<T, gpu> outd(Shape{n}), dxd = on_device(dx0);
   rlhf::gelu_forward(gpu{}, outd.view(), xd.cview());
   rlhf::gelu_backward(gpu{}, dxd.view(), dd.cview(), xd.cview());
-  CHECK(max_rel_error(outd.to_vector(), out) <= tolerance<T>());
-  CHECK(max_rel_error(dxd.to_vector(), dx) <= tolerance<T>());
+  CHECK(compare::max_rel_error(outd.to_vector(), out) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(dxd.to_vector(), dx) <= compare::tolerance<T>());
 }
 
 TEST_CASE_TEMPLATE("cuda residual forward and backward", T, float, double) {
-  const std::vector<T> a = normal<T>(4, 1.0), b = normal<T>(5, 1.0), d0 = normal<T>(6, 1.0);
+  const std::vector<T> a = compare::normal<T>(4, 1.0, n), b = compare::normal<T>(5, 1.0, n), d0 = compare::normal<T>(6, 1.0, n);
   const Tensor<T, gpu> ad = on_device(a), bd = on_device(b);
   Tensor<T, gpu> out(Shape{n}), da = on_device(d0), db = on_device(d0);
   rlhf::residual_forward(gpu{}, out.view(), ad.cview(), bd.cview());
@@ -84,18 +63,18 @@ TEST_CASE_TEMPLATE("cuda residual forward and backward", T, float, double) {
 }
 
 TEST_CASE_TEMPLATE("cuda AdamW steps equal the host's", T, float, double) {
-  std::vector<T> p = normal<T>(7, 1.0), m(p.size(), T(0)), v(p.size(), T(0));
+  std::vector<T> p = compare::normal<T>(7, 1.0, n), m(p.size(), T(0)), v(p.size(), T(0));
   Tensor<T, gpu> pd = on_device(p), md(Shape{n}), vd(Shape{n});
   for (int t = 1; t <= 3; ++t) {
-    const std::vector<T> g = normal<T>(8 + std::uint64_t(t), 0.5);
+    const std::vector<T> g = compare::normal<T>(8 + std::uint64_t(t), 0.5, n);
     const Tensor<T, gpu> gd = on_device(g);
     const rlhf::AdamWStep s{1e-2, 0.9, 0.95, 1e-8, 0.1, 1 - std::pow(0.9, t), 1 - std::pow(0.95, t)};
     rlhf::portable::adamw_update(thrust::host, p.data(), g.data(), m.data(), v.data(), n, s);
     rlhf::adamw_update(gpu{}, pd.view(), gd.cview(), md.view(), vd.view(), s);
   }
-  CHECK(max_rel_error(pd.to_vector(), p) <= tolerance<T>());
-  CHECK(max_rel_error(md.to_vector(), m) <= tolerance<T>());
-  CHECK(max_rel_error(vd.to_vector(), v) <= tolerance<T>());
+  CHECK(compare::max_rel_error(pd.to_vector(), p) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(md.to_vector(), m) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(vd.to_vector(), v) <= compare::tolerance<T>());
 }
 
 TEST_CASE("cuda elementwise kernels check shapes like the CPU kernels") {

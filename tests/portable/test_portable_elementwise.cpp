@@ -3,7 +3,6 @@
 // forward and backward (accumulating), the residual connection, three AdamW steps; and GELU's
 // backward against finite differences of its forward, in double; and the Philox fills, which must
 // give the CPU backend's numbers bit for bit.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <thrust/execution_policy.h>
@@ -16,6 +15,7 @@
 #include "rlhf/backend/cpu.hpp"
 #include "rlhf/backend/portable/elementwise.hpp"
 #include "rlhf/backend/portable/random.hpp"
+#include "compare.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -30,37 +30,14 @@ namespace {
 constexpr std::int64_t n = 10007;  // not a multiple of any vector width or chunk
 
 template <class T>
-std::vector<T> normal(std::uint64_t seed, double scale) {
-  const rlhf::PhiloxStream rng{seed, 0};
-  std::vector<T> v(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(scale * rng.normal(i));
-  return v;
-}
-
-template <class T>
 Tensor<T, cpu> tensor(const std::vector<T>& v) {
   return Tensor<T, cpu>(Shape{std::int64_t(v.size())}, std::span<const T>(v));
-}
-
-// Largest |a − b| / max(1, |b|).
-template <class T>
-double max_rel_error(const std::vector<T>& a, const std::vector<T>& b) {
-  REQUIRE(a.size() == b.size());
-  double e = 0;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    e = std::max(e, std::abs(double(a[i]) - double(b[i])) / std::max(1.0, std::abs(double(b[i]))));
-  return e;
-}
-
-template <class T>
-double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
 }
 
 }  // namespace
 
 TEST_CASE_TEMPLATE("portable gelu forward and backward equal the CPU kernels", T, float, double) {
-  std::vector<T> x = normal<T>(1, 3.0), dout = normal<T>(2, 1.0), dx0 = normal<T>(3, 1.0);
+  std::vector<T> x = compare::normal<T>(1, 3.0, n), dout = compare::normal<T>(2, 1.0, n), dx0 = compare::normal<T>(3, 1.0, n);
   x[0] = T(20), x[1] = T(-20), x[2] = T(0);  // saturated tails and the origin
   const Tensor<T, cpu> xt = tensor(x), dt = tensor(dout);
   Tensor<T, cpu> ref_out(Shape{n}), ref_dx = tensor(dx0);
@@ -70,12 +47,12 @@ TEST_CASE_TEMPLATE("portable gelu forward and backward equal the CPU kernels", T
   std::vector<T> out(static_cast<std::size_t>(n)), dx = dx0;
   rlhf::portable::gelu_forward(thrust::device, out.data(), x.data(), n);
   rlhf::portable::gelu_backward(thrust::device, dx.data(), dout.data(), x.data(), n);
-  CHECK(max_rel_error(out, ref_out.to_vector()) <= tolerance<T>());
-  CHECK(max_rel_error(dx, ref_dx.to_vector()) <= tolerance<T>());  // accumulated onto dx0
+  CHECK(compare::max_rel_error(out, ref_out.to_vector()) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(dx, ref_dx.to_vector()) <= compare::tolerance<T>());  // accumulated onto dx0
 }
 
 TEST_CASE("portable gelu backward against finite differences (double)") {
-  const std::vector<double> x = normal<double>(4, 2.0);
+  const std::vector<double> x = compare::normal<double>(4, 2.0, n);
   std::vector<double> ones(static_cast<std::size_t>(n), 1.0), dx(static_cast<std::size_t>(n), 0.0);
   rlhf::portable::gelu_backward(thrust::device, dx.data(), ones.data(), x.data(), n);
   const double h = 1e-6;
@@ -91,7 +68,7 @@ TEST_CASE("portable gelu backward against finite differences (double)") {
 }
 
 TEST_CASE_TEMPLATE("portable residual forward and backward equal the CPU kernels", T, float, double) {
-  const std::vector<T> a = normal<T>(5, 1.0), b = normal<T>(6, 1.0), dout = normal<T>(7, 1.0), d0 = normal<T>(8, 1.0);
+  const std::vector<T> a = compare::normal<T>(5, 1.0, n), b = compare::normal<T>(6, 1.0, n), dout = compare::normal<T>(7, 1.0, n), d0 = compare::normal<T>(8, 1.0, n);
   const Tensor<T, cpu> at = tensor(a), bt = tensor(b), dt = tensor(dout);
   Tensor<T, cpu> ref_out(Shape{n}), ref_da = tensor(d0), ref_db = tensor(d0);
   rlhf::residual_forward(cpu{}, ref_out.view(), at.cview(), bt.cview());
@@ -105,19 +82,19 @@ TEST_CASE_TEMPLATE("portable residual forward and backward equal the CPU kernels
 }
 
 TEST_CASE_TEMPLATE("portable AdamW steps equal the CPU kernel's", T, float, double) {
-  std::vector<T> p = normal<T>(9, 1.0), m(static_cast<std::size_t>(n), T(0)), v(static_cast<std::size_t>(n), T(0));
+  std::vector<T> p = compare::normal<T>(9, 1.0, n), m(static_cast<std::size_t>(n), T(0)), v(static_cast<std::size_t>(n), T(0));
   Tensor<T, cpu> rp = tensor(p), rm(Shape{n}), rv(Shape{n});
   const double lr = 1e-2, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1;
   for (int t = 1; t <= 3; ++t) {
-    const std::vector<T> g = normal<T>(10 + std::uint64_t(t), 0.5);
+    const std::vector<T> g = compare::normal<T>(10 + std::uint64_t(t), 0.5, n);
     const Tensor<T, cpu> gt = tensor(g);
     const rlhf::AdamWStep s{lr, b1, b2, eps, wd, 1 - std::pow(b1, t), 1 - std::pow(b2, t)};
     rlhf::adamw_update(cpu{}, rp.view(), gt.cview(), rm.view(), rv.view(), s);
     rlhf::portable::adamw_update(thrust::device, p.data(), g.data(), m.data(), v.data(), n, s);
   }
-  CHECK(max_rel_error(p, rp.to_vector()) <= tolerance<T>());
-  CHECK(max_rel_error(m, rm.to_vector()) <= tolerance<T>());
-  CHECK(max_rel_error(v, rv.to_vector()) <= tolerance<T>());
+  CHECK(compare::max_rel_error(p, rp.to_vector()) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(m, rm.to_vector()) <= compare::tolerance<T>());
+  CHECK(compare::max_rel_error(v, rv.to_vector()) <= compare::tolerance<T>());
 }
 
 TEST_CASE_TEMPLATE("portable Philox fills give the CPU backend's numbers exactly", T, float, double) {

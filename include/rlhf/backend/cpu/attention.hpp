@@ -14,31 +14,19 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
-#include "rlhf/core/check.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 
 namespace rlhf {
 
 namespace cpu_detail {
 inline constexpr std::int64_t attention_row_block = 64;
-
-template <class Q, class O, class A>
-void check_attention(std::string_view op, const Q& qkv, std::string_view out_name, const O& out, const A& att,
-                     std::int64_t n_head) {
-  check::rank(op, "qkv", qkv, 3);
-  const std::int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
-  if (C3 % 3 != 0) fail(op, ": qkv has shape ", qkv.shape(), ", its last dimension is not 3·C");
-  const std::int64_t C = C3 / 3;
-  if (n_head <= 0 || C % n_head != 0) fail(op, ": ", n_head, " heads do not divide C = ", C, " (qkv ", qkv.shape(), ")");
-  check::shape(op, out_name, out, Shape{B, T, C});
-  check::shape(op, "att", att, Shape{B, n_head, T, T});
-}
 }  // namespace cpu_detail
 
 template <class T>
 void attention_forward(const cpu&, View<T, cpu> out, View<T, cpu> att, In<T, cpu> qkv, In<T, cpu> key_mask,
                        std::int64_t n_head) {
   using namespace cpu_detail;
-  check_attention("attention_forward", qkv, "out", out, att, n_head);
+  check::attention("attention_forward", qkv, "out", out, att, n_head);
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   check::optional_shape("attention_forward", "key_mask", key_mask, Shape{B, Tn});
   const T scale = T(1) / std::sqrt(T(D));
@@ -82,7 +70,7 @@ template <class T>
 void attention_backward(const cpu&, View<T, cpu> dqkv, View<T, cpu> datt, In<T, cpu> dout, In<T, cpu> qkv,
                         In<T, cpu> att, std::int64_t n_head) {
   using namespace cpu_detail;
-  check_attention("attention_backward", qkv, "dout", dout, att, n_head);
+  check::attention("attention_backward", qkv, "dout", dout, att, n_head);
   check::same("attention_backward", "dqkv", dqkv, "qkv", qkv);
   check::same("attention_backward", "datt", datt, "att", att);
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;

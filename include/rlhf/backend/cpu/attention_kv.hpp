@@ -15,7 +15,7 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
-#include "rlhf/core/check.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 
 namespace rlhf {
 
@@ -58,19 +58,8 @@ template <class T>
 void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, View<T, cpu> v_cache,
                           In<T, cpu> key_mask, In<T, cpu> qkv, std::int64_t past, std::int64_t n_head) {
   using namespace cpu_detail;
-  constexpr std::string_view op = "attention_kv_forward";
-  check::rank(op, "qkv", qkv, 3);
-  check::rank(op, "k_cache", k_cache, 4);
-  const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head;
-  if (qkv.size(2) % 3 != 0 || H <= 0 || C % H != 0)
-    fail(op, ": qkv ", qkv.shape(), " does not split into q, k, v of ", H, " heads");
-  const std::int64_t D = C / H, Tmax = k_cache.size(2);
-  check::shape(op, "k_cache", k_cache, Shape{B, H, Tmax, D});
-  check::same(op, "v_cache", v_cache, "k_cache", k_cache);
-  check::shape(op, "key_mask", key_mask, Shape{B, Tmax});
-  check::shape(op, "out", out, Shape{B, Tn, C});
-  if (past < 0 || past + Tn > Tmax)
-    fail(op, ": ", Tn, " new tokens after ", past, " cached ones exceed the cache of ", Tmax, " positions");
+  check::attention_kv("attention_kv_forward", out, k_cache, v_cache, key_mask, qkv, past, n_head);
+  const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H, Tmax = k_cache.size(2);
   const T scale = T(1) / std::sqrt(T(D));
   constexpr std::int64_t kv_parallel_work = std::int64_t{1} << 20;  // multiply-adds of Q·Kᵀ
   const BlasSingleThread blas_guard;

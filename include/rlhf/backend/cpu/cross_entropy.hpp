@@ -27,7 +27,7 @@ T cross_entropy_forward(const cpu&, View<T, cpu> losses, View<T, cpu> lse, In<T,
                         In<std::int32_t, cpu> targets, In<T, cpu> mask) {
   using namespace cpu_detail;
   constexpr std::string_view op = "cross_entropy_forward";
-  check_vocab_rows(op, logits, targets);
+  check::vocab_rows(op, logits, targets);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "losses", losses, Shape{N});
   check::shape(op, "lse", lse, Shape{N});
@@ -57,7 +57,7 @@ void cross_entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> logits,
                             In<std::int32_t, cpu> targets, In<T, cpu> mask, T dloss) {
   using namespace cpu_detail;
   constexpr std::string_view op = "cross_entropy_backward";
-  check_vocab_rows(op, logits, targets);
+  check::vocab_rows(op, logits, targets);
   check::same(op, "dlogits", dlogits, "logits", logits);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "lse", lse, Shape{N});

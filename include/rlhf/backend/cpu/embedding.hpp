@@ -7,21 +7,17 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
-#include "rlhf/core/check.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 
 namespace rlhf {
 
 namespace cpu_detail {
 template <class O, class Tab, class Ids>
 void check_embedding(std::string_view op, std::string_view out_name, const O& out, const Tab& table, const Ids& ids) {
-  check::rank(op, "table", table, 2);
-  const std::int64_t N = ids.numel(), V = table.size(0), C = table.size(1);
-  if (out.numel() != N * C || out.rank() < 1 || out.size(out.rank() - 1) != C)
-    fail(op, ": ", out_name, " has shape ", out.shape(), ", expected ", N, " rows (ids ", ids.shape(), ") of ", C,
-         " columns (table ", table.shape(), ")");
-  for (std::int64_t n = 0; n < N; ++n) {
+  check::embedding(op, out_name, out, table, ids);
+  for (std::int64_t n = 0; n < ids.numel(); ++n) {
     const std::int32_t id = ids.data()[n];
-    if (id < 0 || id >= V) fail(op, ": id ", id, " at position ", n, " is outside the table ", table.shape());
+    if (id < 0 || id >= table.size(0)) check::fail_id(op, id, n, table);
   }
 }
 }  // namespace cpu_detail

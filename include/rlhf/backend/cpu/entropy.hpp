@@ -10,8 +10,8 @@ template <class T>
 void entropy_forward(const cpu&, View<T, cpu> entropy, View<T, cpu> lse, In<T, cpu> logits, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "entropy_forward";
-  check_logit_rows(op, logits);
-  check_temperature(op, temperature);
+  check::logit_rows(op, logits);
+  check::temperature(op, temperature);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "entropy", entropy, Shape{N});
   check::shape(op, "lse", lse, Shape{N});
@@ -33,8 +33,8 @@ void entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dentropy, In<
                       In<T, cpu> entropy, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "entropy_backward";
-  check_logit_rows(op, logits);
-  check_temperature(op, temperature);
+  check::logit_rows(op, logits);
+  check::temperature(op, temperature);
   check::same(op, "dlogits", dlogits, "logits", logits);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "dentropy", dentropy, Shape{N});

@@ -6,30 +6,15 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
-#include "rlhf/core/check.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 
 namespace rlhf {
-
-namespace cpu_detail {
-template <class X, class V>
-std::int64_t check_layernorm(std::string_view op, const X& x, const V& w, const V& b, const V& mean, const V& rstd) {
-  if (x.rank() < 1) fail(op, ": x has shape ", x.shape(), ", expected rank >= 1");
-  const std::int64_t c = x.size(x.rank() - 1);
-  const std::int64_t n = c ? x.numel() / c : 0;
-  check::shape(op, "w", w, Shape{c});
-  check::shape(op, "b", b, Shape{c});
-  check::shape(op, "mean", mean, Shape{n});
-  check::shape(op, "rstd", rstd, Shape{n});
-  return c;
-}
-}  // namespace cpu_detail
 
 template <class T>
 void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, cpu> rstd, In<T, cpu> x, In<T, cpu> w,
                        In<T, cpu> b, T eps) {
   check::same("layernorm_forward", "out", out, "x", x);
-  const std::int64_t C = cpu_detail::check_layernorm("layernorm_forward", x, w, b, View<const T, cpu>(mean),
-                                                     View<const T, cpu>(rstd));
+  const std::int64_t C = check::layernorm("layernorm_forward", x, w, b, mean, rstd);
   const std::int64_t N = mean.numel();
   const T* W = w.data();
   const T* B = b.data();
@@ -52,7 +37,7 @@ void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cp
                         In<T, cpu> w, In<T, cpu> mean, In<T, cpu> rstd) {
   check::same("layernorm_backward", "dout", dout, "x", x);
   check::same("layernorm_backward", "dx", dx, "x", x);
-  const std::int64_t C = cpu_detail::check_layernorm("layernorm_backward", x, w, w, mean, rstd);
+  const std::int64_t C = check::layernorm("layernorm_backward", x, w, w, mean, rstd);
   check::shape("layernorm_backward", "dw", dw, Shape{C});
   check::shape("layernorm_backward", "db", db, Shape{C});
   const std::int64_t N = mean.numel();

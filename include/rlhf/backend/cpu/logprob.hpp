@@ -13,8 +13,8 @@ void logprob_forward(const cpu&, View<T, cpu> logp, View<T, cpu> lse, In<T, cpu>
                      T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "logprob_forward";
-  check_vocab_rows(op, logits, targets);
-  check_temperature(op, temperature);
+  check::vocab_rows(op, logits, targets);
+  check::temperature(op, temperature);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "logp", logp, Shape{N});
   check::shape(op, "lse", lse, Shape{N});
@@ -34,8 +34,8 @@ void logprob_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dlogp, In<T, 
                       In<std::int32_t, cpu> targets, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "logprob_backward";
-  check_vocab_rows(op, logits, targets);
-  check_temperature(op, temperature);
+  check::vocab_rows(op, logits, targets);
+  check::temperature(op, temperature);
   check::same(op, "dlogits", dlogits, "logits", logits);
   const std::int64_t N = logits.size(0), V = logits.size(1);
   check::shape(op, "dlogp", dlogp, Shape{N});

@@ -8,8 +8,7 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
-#include "rlhf/core/check.hpp"
-#include "rlhf/core/weight_layout.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 
 namespace rlhf {
 
@@ -18,27 +17,12 @@ namespace cpu_detail {
 // [batch, C] x [C, 3C]) waking its threads costs more than they save on a few cores, and on a busy
 // machine far more. Such products run on the calling thread.
 inline constexpr std::int64_t blas_parallel_work = std::int64_t{1} << 22;
-
-template <class A, class W, class O>
-void check_matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, std::string_view out_name,
-                  const O& out) {
-  check::rank(op, "w", w, 2);
-  if (a.rank() < 1) fail(op, ": a has shape ", a.shape(), ", expected rank >= 1");
-  const std::int64_t k = a.size(a.rank() - 1);
-  const std::int64_t wk = layout == WeightLayout::in_out ? w.size(0) : w.size(1);
-  const std::int64_t n = layout == WeightLayout::in_out ? w.size(1) : w.size(0);
-  if (wk != k)
-    fail(op, ": a ", a.shape(), " and w ", w.shape(), " (", to_string(layout),
-         ") have different inner dimensions ", k, " and ", wk);
-  if (out.rank() != a.rank() || out.size(out.rank() - 1) != n || out.numel() / (n ? n : 1) != a.numel() / (k ? k : 1))
-    fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n, " columns");
-}
 }  // namespace cpu_detail
 
 template <class T>
 void matmul_forward(const cpu&, View<T, cpu> out, In<T, cpu> a, In<T, cpu> w, In<T, cpu> bias, WeightLayout layout) {
   using namespace cpu_detail;
-  check_matmul("matmul_forward", a, w, layout, "out", out);
+  check::matmul("matmul_forward", a, w, layout, "out", out);
   const std::int64_t n = out.size(out.rank() - 1);
   check::optional_shape("matmul_forward", "bias", bias, Shape{n});
   const BlasSingleThreadIf one_thread(out.numel() * a.size(a.rank() - 1) < blas_parallel_work);
@@ -59,7 +43,7 @@ template <class T>
 void matmul_backward(const cpu&, View<T, cpu> da, View<T, cpu> dw, View<T, cpu> dbias, In<T, cpu> dout, In<T, cpu> a,
                      In<T, cpu> w, WeightLayout layout) {
   using namespace cpu_detail;
-  check_matmul("matmul_backward", a, w, layout, "dout", dout);
+  check::matmul("matmul_backward", a, w, layout, "dout", dout);
   check::optional_shape("matmul_backward", "da", da, a.shape());
   check::optional_shape("matmul_backward", "dw", dw, w.shape());
   check::optional_shape("matmul_backward", "dbias", dbias, Shape{dout.size(dout.rank() - 1)});

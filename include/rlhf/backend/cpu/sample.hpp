@@ -27,7 +27,7 @@ void sample_tokens(const cpu&, View<std::int32_t, cpu> tokens, View<T, cpu> logp
   using namespace cpu_detail;
   constexpr std::string_view op = "sample_tokens";
   params.validate();
-  check_logit_rows(op, logits);
+  check::logit_rows(op, logits);
   const std::int64_t B = logits.size(0), V = logits.size(1);
   check::shape(op, "tokens", tokens, Shape{B});
   check::shape(op, "logp", logp, Shape{B});

@@ -1,0 +1,81 @@
+#pragma once
+// The CUDA backend's matmul: out[M, N] = a[M, K] · W + bias[N] by cuBLAS, with the CPU kernel's
+// signature, layouts (core/weight_layout.hpp) and shape checks. Backward accumulates (β = 1).
+//
+// Our tensors are row-major and cuBLAS is column-major: a row-major [R, C] matrix is a
+// column-major [C, R] one, its transpose. So every product is computed transposed,
+// out^T = W^T a^T, which needs no copies: with in_out W [K, N] that is gemm(N, N) of W and a;
+// with out_in W [N, K], gemm(T, N). (nvcc only: the bias functors are device code.)
+#include <limits>
+
+#include "rlhf/backend/cuda/cublas.hpp"
+#include "rlhf/backend/cuda/elementwise.cuh"
+#include "rlhf/backend/kernel_checks.hpp"
+#include "rlhf/backend/portable/bias.hpp"
+#include "rlhf/core/weight_layout.hpp"
+
+namespace rlhf {
+
+namespace cuda_detail {
+// cuBLAS counts in int.
+inline int blas_dim(std::string_view op, std::int64_t d) {
+  if (d > std::numeric_limits<int>::max()) fail(op, ": dimension ", d, " exceeds cuBLAS's int range");
+  return int(d);
+}
+}  // namespace cuda_detail
+
+template <class T>
+void matmul_forward(const cuda& be, View<T, cuda> out, In<T, cuda> a, In<T, cuda> w, In<T, cuda> bias,
+                    WeightLayout layout) {
+  constexpr std::string_view op = "matmul_forward";
+  check::matmul(op, a, w, layout, "out", out);
+  const std::int64_t N = out.size(out.rank() - 1), K = a.size(a.rank() - 1), M = N ? out.numel() / N : 0;
+  check::optional_shape(op, "bias", bias, Shape{N});
+  if (M == 0 || N == 0) return;
+  if (bias.present()) {
+    portable::broadcast_rows(cuda_detail::on_stream(be), out.data(), bias.data(), M, N);
+    cuda_detail::check_launch("matmul_forward (bias)");
+  }
+  if (K == 0) {
+    if (!bias.present()) be.fill_zero(out.data(), std::size_t(out.numel()) * sizeof(T));
+    return;
+  }
+  const int m = cuda_detail::blas_dim(op, N), n = cuda_detail::blas_dim(op, M), k = cuda_detail::blas_dim(op, K);
+  const bool in_out = layout == WeightLayout::in_out;
+  // out^T [N, M] = op(W) [N, K] · a^T [K, M]
+  cuda_detail::gemm(cuda_detail::blas_handle(be), in_out ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, T(1),
+                    w.data(), in_out ? m : k, a.data(), k, bias.present() ? T(1) : T(0), out.data(), m);
+}
+
+template <class T>
+void matmul_backward(const cuda& be, View<T, cuda> da, View<T, cuda> dw, View<T, cuda> dbias, In<T, cuda> dout,
+                     In<T, cuda> a, In<T, cuda> w, WeightLayout layout) {
+  constexpr std::string_view op = "matmul_backward";
+  check::matmul(op, a, w, layout, "dout", dout);
+  check::optional_shape(op, "da", da, a.shape());
+  check::optional_shape(op, "dw", dw, w.shape());
+  check::optional_shape(op, "dbias", dbias, Shape{dout.size(dout.rank() - 1)});
+  const std::int64_t N = dout.size(dout.rank() - 1), K = a.size(a.rank() - 1), M = N ? dout.numel() / N : 0;
+  if (M == 0 || N == 0) return;
+  const bool in_out = layout == WeightLayout::in_out;
+  const int m = cuda_detail::blas_dim(op, M), n = cuda_detail::blas_dim(op, N), k = cuda_detail::blas_dim(op, K);
+  if (K > 0 && da.present()) {
+    // da^T [K, M] += op(W) [K, N] · dout^T [N, M]; op(W) = W^T for in_out (W^T is W's stored form)
+    cuda_detail::gemm(cuda_detail::blas_handle(be), in_out ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, k, m, n, T(1),
+                      w.data(), in_out ? n : k, dout.data(), n, T(1), da.data(), k);
+  }
+  if (K > 0 && dw.present()) {
+    if (in_out)  // dW^T [N, K] += dout^T [N, M] · a [M, K]
+      cuda_detail::gemm(cuda_detail::blas_handle(be), CUBLAS_OP_N, CUBLAS_OP_T, n, k, m, T(1), dout.data(), n,
+                        a.data(), k, T(1), dw.data(), n);
+    else  // dW^T [K, N] += a^T [K, M] · dout [M, N]
+      cuda_detail::gemm(cuda_detail::blas_handle(be), CUBLAS_OP_N, CUBLAS_OP_T, k, n, m, T(1), a.data(), k,
+                        dout.data(), n, T(1), dw.data(), k);
+  }
+  if (dbias.present()) {
+    portable::add_column_sums(cuda_detail::on_stream(be), dbias.data(), dout.data(), M, N);
+    cuda_detail::check_launch("matmul_backward (bias)");
+  }
+}
+
+}  // namespace rlhf

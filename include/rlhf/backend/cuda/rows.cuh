@@ -1,0 +1,160 @@
+#pragma once
+// The CUDA backend's row-wise kernels: LayerNorm, softmax, fused cross-entropy, log-probs and
+// entropy, the functors of backend/portable/rows.hpp on the backend's stream. Same signatures,
+// shape checks and error messages as the CPU kernels (backend/cpu/*.hpp). (nvcc only.)
+#include "rlhf/backend/cuda/elementwise.cuh"
+#include "rlhf/backend/kernel_checks.hpp"
+#include "rlhf/backend/portable/embedding.hpp"
+#include "rlhf/backend/portable/rows.hpp"
+
+namespace rlhf {
+
+namespace cuda_detail {
+// Fails like the CPU kernels if a (weighted) target lies outside the vocabulary; the search runs
+// on the device, only the offending id comes back.
+template <class W>
+void check_targets(const cuda& be, std::string_view op, In<std::int32_t, cuda> targets, std::int64_t V,
+                   const W* weight = nullptr) {
+  const std::int64_t n = portable::first_id_outside(on_stream(be), targets.data(), targets.numel(), V, weight);
+  check_launch("check_targets");
+  if (n < 0) return;
+  std::int32_t t = 0;
+  cuda::copy_to_host(&t, targets.data() + n, sizeof t);
+  check::fail_target(op, t, n, V);
+}
+}  // namespace cuda_detail
+
+template <class T>
+void layernorm_forward(const cuda& be, View<T, cuda> out, View<T, cuda> mean, View<T, cuda> rstd, In<T, cuda> x,
+                       In<T, cuda> w, In<T, cuda> b, T eps) {
+  check::same("layernorm_forward", "out", out, "x", x);
+  const std::int64_t C = check::layernorm("layernorm_forward", x, w, b, mean, rstd);
+  portable::layernorm_forward(cuda_detail::on_stream(be), out.data(), mean.data(), rstd.data(), x.data(), w.data(),
+                              b.data(), mean.numel(), C, eps);
+  cuda_detail::check_launch("layernorm_forward");
+}
+
+template <class T>
+void layernorm_backward(const cuda& be, View<T, cuda> dx, View<T, cuda> dw, View<T, cuda> db, In<T, cuda> dout,
+                        In<T, cuda> x, In<T, cuda> w, In<T, cuda> mean, In<T, cuda> rstd) {
+  check::same("layernorm_backward", "dout", dout, "x", x);
+  check::same("layernorm_backward", "dx", dx, "x", x);
+  const std::int64_t C = check::layernorm("layernorm_backward", x, w, w, mean, rstd);
+  check::shape("layernorm_backward", "dw", dw, Shape{C});
+  check::shape("layernorm_backward", "db", db, Shape{C});
+  portable::layernorm_backward(cuda_detail::on_stream(be), dx.data(), dw.data(), db.data(), dout.data(), x.data(),
+                               w.data(), mean.data(), rstd.data(), mean.numel(), C);
+  cuda_detail::check_launch("layernorm_backward");
+}
+
+template <class T>
+void softmax_forward(const cuda& be, View<T, cuda> out, In<T, cuda> x) {
+  check::same("softmax_forward", "out", out, "x", x);
+  if (x.rank() < 1) fail("softmax_forward: x has shape ", x.shape(), ", expected rank >= 1");
+  const std::int64_t C = x.size(x.rank() - 1);
+  portable::softmax_forward(cuda_detail::on_stream(be), out.data(), x.data(), C ? x.numel() / C : 0, C);
+  cuda_detail::check_launch("softmax_forward");
+}
+
+template <class T>
+void softmax_backward(const cuda& be, View<T, cuda> dx, In<T, cuda> dout, In<T, cuda> y) {
+  check::same("softmax_backward", "dout", dout, "y", y);
+  check::same("softmax_backward", "dx", dx, "y", y);
+  if (y.rank() < 1) fail("softmax_backward: y has shape ", y.shape(), ", expected rank >= 1");
+  const std::int64_t C = y.size(y.rank() - 1);
+  portable::softmax_backward(cuda_detail::on_stream(be), dx.data(), dout.data(), y.data(), C ? y.numel() / C : 0, C);
+  cuda_detail::check_launch("softmax_backward");
+}
+
+// Returns Σ mask · loss / Σ mask (a host value: the call waits for the stream).
+template <class T>
+T cross_entropy_forward(const cuda& be, View<T, cuda> losses, View<T, cuda> lse, In<T, cuda> logits,
+                        In<std::int32_t, cuda> targets, In<T, cuda> mask) {
+  constexpr std::string_view op = "cross_entropy_forward";
+  check::vocab_rows(op, logits, targets);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "losses", losses, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  check::optional_shape(op, "mask", mask, Shape{N});
+  cuda_detail::check_targets(be, op, targets, V, mask.data());
+  const T loss = portable::cross_entropy_forward(cuda_detail::on_stream(be), losses.data(), lse.data(), logits.data(),
+                                                 targets.data(), mask.data(), N, V);
+  cuda_detail::check_launch(op.data());
+  return loss;
+}
+
+template <class T>
+void cross_entropy_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> logits, In<T, cuda> lse,
+                            In<std::int32_t, cuda> targets, In<T, cuda> mask, T dloss) {
+  constexpr std::string_view op = "cross_entropy_backward";
+  check::vocab_rows(op, logits, targets);
+  check::same(op, "dlogits", dlogits, "logits", logits);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "lse", lse, Shape{N});
+  check::optional_shape(op, "mask", mask, Shape{N});
+  cuda_detail::check_targets(be, op, targets, V, mask.data());
+  portable::cross_entropy_backward(cuda_detail::on_stream(be), dlogits.data(), logits.data(), lse.data(),
+                                   targets.data(), mask.data(), N, V, dloss);
+  cuda_detail::check_launch(op.data());
+}
+
+template <class T>
+void logprob_forward(const cuda& be, View<T, cuda> logp, View<T, cuda> lse, In<T, cuda> logits,
+                     In<std::int32_t, cuda> targets, T temperature) {
+  constexpr std::string_view op = "logprob_forward";
+  check::vocab_rows(op, logits, targets);
+  check::temperature(op, temperature);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "logp", logp, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  cuda_detail::check_targets<T>(be, op, targets, V);
+  portable::logprob_forward(cuda_detail::on_stream(be), logp.data(), lse.data(), logits.data(), targets.data(), N, V,
+                            temperature);
+  cuda_detail::check_launch(op.data());
+}
+
+template <class T>
+void logprob_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> dlogp, In<T, cuda> logits, In<T, cuda> lse,
+                      In<std::int32_t, cuda> targets, T temperature) {
+  constexpr std::string_view op = "logprob_backward";
+  check::vocab_rows(op, logits, targets);
+  check::temperature(op, temperature);
+  check::same(op, "dlogits", dlogits, "logits", logits);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "dlogp", dlogp, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  cuda_detail::check_targets<T>(be, op, targets, V);
+  portable::logprob_backward(cuda_detail::on_stream(be), dlogits.data(), dlogp.data(), logits.data(), lse.data(),
+                             targets.data(), N, V, temperature);
+  cuda_detail::check_launch(op.data());
+}
+
+template <class T>
+void entropy_forward(const cuda& be, View<T, cuda> entropy, View<T, cuda> lse, In<T, cuda> logits, T temperature) {
+  constexpr std::string_view op = "entropy_forward";
+  check::logit_rows(op, logits);
+  check::temperature(op, temperature);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "entropy", entropy, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  portable::entropy_forward(cuda_detail::on_stream(be), entropy.data(), lse.data(), logits.data(), N, V, temperature);
+  cuda_detail::check_launch(op.data());
+}
+
+template <class T>
+void entropy_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> dentropy, In<T, cuda> logits,
+                      In<T, cuda> lse, In<T, cuda> entropy, T temperature) {
+  constexpr std::string_view op = "entropy_backward";
+  check::logit_rows(op, logits);
+  check::temperature(op, temperature);
+  check::same(op, "dlogits", dlogits, "logits", logits);
+  const std::int64_t N = logits.size(0), V = logits.size(1);
+  check::shape(op, "dentropy", dentropy, Shape{N});
+  check::shape(op, "lse", lse, Shape{N});
+  check::shape(op, "entropy", entropy, Shape{N});
+  portable::entropy_backward(cuda_detail::on_stream(be), dlogits.data(), dentropy.data(), logits.data(), lse.data(),
+                             entropy.data(), N, V, temperature);
+  cuda_detail::check_launch(op.data());
+}
+
+}  // namespace rlhf

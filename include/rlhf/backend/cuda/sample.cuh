@@ -1,0 +1,26 @@
+#pragma once
+// The CUDA backend's sampler: backend/portable/sample.hpp on the backend's stream, with the CPU
+// kernel's signature, checks and draw layout, so both backends pick the same tokens for the same
+// seed. With top-k or top-p it sorts B·V candidate indices in a scratch tensor. (nvcc only.)
+#include "rlhf/backend/cuda/elementwise.cuh"
+#include "rlhf/backend/kernel_checks.hpp"
+#include "rlhf/backend/portable/sample.hpp"
+
+namespace rlhf {
+
+template <class T>
+void sample_tokens(const cuda& be, View<std::int32_t, cuda> tokens, View<T, cuda> logp, In<T, cuda> logits,
+                   const SamplingParams& params, PhiloxStream rng, std::uint64_t offset) {
+  constexpr std::string_view op = "sample_tokens";
+  params.validate();
+  check::logit_rows(op, logits);
+  const std::int64_t B = logits.size(0), V = logits.size(1);
+  check::shape(op, "tokens", tokens, Shape{B});
+  check::shape(op, "logp", logp, Shape{B});
+  Tensor<std::int64_t, cuda> order(Shape{portable::sampling_is_filtered(params) ? B * V : 0});
+  portable::sample_tokens(cuda_detail::on_stream(be), tokens.data(), logp.data(), logits.data(), B, V, params, rng,
+                          offset, order.data());
+  cuda_detail::check_launch(op.data());
+}
+
+}  // namespace rlhf

@@ -1,0 +1,118 @@
+// The CUDA backend's matmul (backend/cuda/matmul.cuh, cuBLAS) against products summed in double
+// on the host, in both weight layouts, with and without a bias, float and double: forward, and
+// backward accumulating into non-zero gradients; a rank-3 input; the CPU kernel's shape errors.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "../portable/compare.hpp"
+#include "rlhf/backend/cuda.hpp"
+#include "rlhf/core/tensor.hpp"
+
+using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
+using rlhf::Shape;
+using rlhf::Tensor;
+using rlhf::WeightLayout;
+
+namespace {
+
+constexpr std::int64_t M = 257, K = 769, N = 383;
+
+template <class T>
+Tensor<T, gpu> on_device(Shape shape, const std::vector<T>& v) {
+  return Tensor<T, gpu>(shape, std::span<const T>(v));
+}
+
+// W's element (k, n) of the logical [K, N] matrix in either stored layout.
+template <class T>
+T weight_at(const std::vector<T>& w, WeightLayout layout, std::int64_t k, std::int64_t n) {
+  return layout == WeightLayout::in_out ? w[std::size_t(k * N + n)] : w[std::size_t(n * K + k)];
+}
+
+template <class T>
+std::vector<T> reference_forward(const std::vector<T>& a, const std::vector<T>& w, const std::vector<T>* bias,
+                                 WeightLayout layout) {
+  std::vector<T> out(std::size_t(M * N));
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t j = 0; j < N; ++j) {
+      double s = bias ? double((*bias)[std::size_t(j)]) : 0.0;
+      for (std::int64_t k = 0; k < K; ++k) s += double(a[std::size_t(i * K + k)]) * double(weight_at(w, layout, k, j));
+      out[std::size_t(i * N + j)] = T(s);
+    }
+  return out;
+}
+
+// Tolerance for results of K-term sums compared with double sums.
+template <class T>
+double product_tolerance() {
+  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both layouts", T, float, double) {
+  for (const WeightLayout layout : {WeightLayout::in_out, WeightLayout::out_in}) {
+    CAPTURE(rlhf::to_string(layout));
+    const Shape ws = layout == WeightLayout::in_out ? Shape{K, N} : Shape{N, K};
+    const std::vector<T> a = compare::normal<T>(1, 1.0, M * K), w = compare::normal<T>(2, 1.0, K * N),
+                         bias = compare::normal<T>(3, 1.0, N), dout = compare::normal<T>(4, 1.0, M * N),
+                         da0 = compare::normal<T>(5, 1.0, M * K), dw0 = compare::normal<T>(6, 1.0, K * N),
+                         db0 = compare::normal<T>(7, 1.0, N);
+    const Tensor<T, gpu> ad = on_device(Shape{M, K}, a), wd = on_device(ws, w), bd = on_device(Shape{N}, bias),
+                         gd = on_device(Shape{M, N}, dout);
+    Tensor<T, gpu> out(Shape{M, N}), plain(Shape{M, N});
+    rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wd.cview(), bd.cview(), layout);
+    rlhf::matmul_forward(gpu{}, plain.view(), ad.cview(), wd.cview(), {}, layout);
+    CHECK(compare::max_rel_error(out.to_vector(), reference_forward(a, w, &bias, layout)) <= product_tolerance<T>());
+    CHECK(compare::max_rel_error(plain.to_vector(), reference_forward<T>(a, w, nullptr, layout)) <=
+          product_tolerance<T>());
+
+    Tensor<T, gpu> da = on_device(Shape{M, K}, da0), dw = on_device(ws, dw0), db = on_device(Shape{N}, db0);
+    rlhf::matmul_backward(gpu{}, da.view(), dw.view(), db.view(), gd.cview(), ad.cview(), wd.cview(), layout);
+    std::vector<T> want_da = da0, want_dw = dw0, want_db = db0;
+    for (std::int64_t i = 0; i < M; ++i)
+      for (std::int64_t k = 0; k < K; ++k) {
+        double s = 0;
+        for (std::int64_t j = 0; j < N; ++j) s += double(dout[std::size_t(i * N + j)]) * double(weight_at(w, layout, k, j));
+        want_da[std::size_t(i * K + k)] += T(s);
+      }
+    for (std::int64_t k = 0; k < K; ++k)
+      for (std::int64_t j = 0; j < N; ++j) {
+        double s = 0;
+        for (std::int64_t i = 0; i < M; ++i) s += double(a[std::size_t(i * K + k)]) * double(dout[std::size_t(i * N + j)]);
+        want_dw[std::size_t(layout == WeightLayout::in_out ? k * N + j : j * K + k)] += T(s);
+      }
+    for (std::int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (std::int64_t i = 0; i < M; ++i) s += double(dout[std::size_t(i * N + j)]);
+      want_db[std::size_t(j)] += T(s);
+    }
+    CHECK(compare::max_rel_error(da.to_vector(), want_da) <= product_tolerance<T>());
+    CHECK(compare::max_rel_error(dw.to_vector(), want_dw) <= product_tolerance<T>());
+    CHECK(compare::max_rel_error(db.to_vector(), want_db) <= product_tolerance<T>());
+  }
+}
+
+TEST_CASE("cuda matmul flattens a rank-3 input and checks shapes like the CPU kernel") {
+  const std::vector<float> a = compare::normal<float>(8, 1.0, 2 * 3 * 4), w = compare::normal<float>(9, 1.0, 4 * 5);
+  const Tensor<float, gpu> ad = on_device(Shape{2, 3, 4}, a), wd = on_device(Shape{4, 5}, w);
+  Tensor<float, gpu> out(Shape{2, 3, 5});
+  rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wd.cview(), {}, WeightLayout::in_out);
+  const std::vector<float> got = out.to_vector();
+  for (std::int64_t i = 0; i < 6; ++i)
+    for (std::int64_t j = 0; j < 5; ++j) {
+      double s = 0;
+      for (std::int64_t k = 0; k < 4; ++k) s += double(a[std::size_t(i * 4 + k)]) * double(w[std::size_t(k * 5 + j)]);
+      CHECK(std::abs(double(got[std::size_t(i * 5 + j)]) - s) <= 1e-5 * std::max(1.0, std::abs(s)));
+    }
+
+  const Tensor<float, gpu> wrong(Shape{3, 5});
+  std::string message;
+  try {
+    rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wrong.cview(), {}, WeightLayout::in_out);
+  } catch (const rlhf::error& e) {
+    message = e.what();
+  }
+  CHECK(message == "matmul_forward: a [2, 3, 4] and w [3, 5] (in_out) have different inner dimensions 4 and 3");
+}
