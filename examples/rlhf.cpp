@@ -466,33 +466,15 @@ int run_score(const ScoreArgs& a) {
   const std::unique_ptr<RewardModel> model = rlhf::io::load_reward_model<T>(a.model);
   const AnyTokenizer tok = AnyTokenizer::of_model(a.model, model->config().vocab_size);
   const ScoredTexts texts = read_prompt_completions(a.data, tok, model->config().n_positions);
+  const std::vector<T> raw = rlhf::train::raw_rewards(*model, texts.sequences, texts.from, tok.eos_id(), a.batch_size);
   std::string output;
-  for (std::size_t i0 = 0; i0 < texts.sequences.size(); i0 += std::size_t(a.batch_size)) {
-    const std::size_t i1 = std::min(texts.sequences.size(), i0 + std::size_t(a.batch_size));
-    std::int64_t longest = 0;
-    for (std::size_t i = i0; i < i1; ++i) longest = std::max<std::int64_t>(longest, std::int64_t(texts.sequences[i].size()));
-    const auto rows = std::int64_t(i1 - i0);
-    rlhf::Tensor<std::int32_t, rlhf::cpu> ids(rlhf::Shape{rows, longest});
-    rlhf::Tensor<T, rlhf::cpu> mask(rlhf::Shape{rows, longest});
-    std::vector<std::int32_t> read_at;
-    for (std::size_t i = i0; i < i1; ++i) {
-      const auto& s = texts.sequences[i];
-      for (std::int64_t t = 0; t < longest; ++t) {
-        const bool real = t < std::int64_t(s.size());
-        ids.data()[std::int64_t(i - i0) * longest + t] = real ? s[std::size_t(t)] : tok.eos_id();
-        mask.data()[std::int64_t(i - i0) * longest + t] = real ? T(1) : T(0);
-      }
-      read_at.push_back(rlhf::data::reward_position(s, texts.from[i], tok.eos_id()));
-    }
-    const std::vector<T> scores = model->scores(ids, {}, mask, read_at);
-    for (std::size_t i = i0; i < i1; ++i) {
-      const double score = double(scores[i - i0]);
-      output += dump(ordered{{"prompt", texts.prompts[i]},
-                             {"completion", texts.completions[i]},
-                             {"score", score},
-                             {"reward", (score - model->bias()) / model->gain()}}) +
-                "\n";
-    }
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const double score = double(T(model->gain() * double(raw[i]) + model->bias()));  // as RewardModel::scores
+    output += dump(ordered{{"prompt", texts.prompts[i]},
+                           {"completion", texts.completions[i]},
+                           {"score", score},
+                           {"reward", (score - model->bias()) / model->gain()}}) +
+              "\n";
   }
   print_all(output);
   return 0;

@@ -5,7 +5,7 @@
 
 #include <cstdio>
 
-#include "rlhf/backend/cuda.hpp"
+#include "rlhf/backend/cuda/tag.hpp"
 
 int main(int argc, char** argv) {
   if (rlhf::cuda::device_count() == 0) {

@@ -36,7 +36,9 @@ struct CausalSelfAttention {
 
   // Accumulates into din.
   void backward(const B& be, View<T, B> din, In<T, B> dout, const Cache& c, const Scratch& s, In<T, B> in) const {
-    for (View<T, B> v : {s.dqkv, s.datt, s.dy}) B::fill_zero(v.data(), v.bytes());
+    B::fill_zero(s.dqkv.data(), s.dqkv.bytes());
+    B::fill_zero(s.datt.data(), s.datt.bytes());
+    B::fill_zero(s.dy.data(), s.dy.bytes());
     c_proj.backward(be, s.dy, dout, c.y);
     attention_backward(be, s.dqkv, s.datt, s.dy, c.qkv, c.att, n_head);
     c_attn.backward(be, din, s.dqkv, in);

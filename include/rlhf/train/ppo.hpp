@@ -215,7 +215,8 @@ class PPOTrainer {
       }
     // Reference log-probs and values, one forward each over the whole batch.
     const auto ids = on_backend<B>(gen.tokens.cview(), ids_s_), pos = on_backend<B>(gen.positions.cview(), pos_s_);
-    const auto attn = on_backend<B>(gen.attention_mask.cview(), attn_s_), tgt = on_backend<B>(r.targets.cview(), tgt_s_);
+    const auto attn = on_backend<B>(gen.attention_mask.cview(), attn_s_);
+    const auto tgt = on_backend<B>(r.targets.cview(), tgt_s_);
     reference_.forward(ids, pos, attn);
     Tensor<T, B> ref_logp(Shape{Bn, L});
     reference_.logprobs(ref_logp.view(), tgt, T(config_.sampling.temperature));
@@ -438,7 +439,8 @@ class PPOTrainer {
     if (tokens == 0) return s;
     const double share = tokens / mini_tokens;
     const auto ids_b = on_backend<B>(ids.cview(), ids_s_), pos_b = on_backend<B>(pos.cview(), pos_s_);
-    const auto attn_b = on_backend<B>(attn.cview(), attn_s_), tgt_b = on_backend<B>(tgt.cview(), tgt_s_);
+    const auto attn_b = on_backend<B>(attn.cview(), attn_s_);
+    const auto tgt_b = on_backend<B>(tgt.cview(), tgt_s_);
 
     // The two models' passes are independent: a small step runs them side by side (run_parts).
     auto policy_part = [&] {

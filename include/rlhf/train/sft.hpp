@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "rlhf/backend/staging.hpp"
 #include "rlhf/data/batch.hpp"
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/data/shuffle.hpp"
@@ -105,8 +106,9 @@ class SFTTrainer {
       const auto& batch = fill(std::span(batch_indices_).subspan(m0, m1 - m0));
       const double share = double(batch.loss_tokens) / double(step_tokens);
       if (batch.loss_tokens == 0) continue;
-      model_.forward(batch.ids, {}, batch.key_mask);
-      const T micro_loss = model_.lm_loss(batch.targets, batch.loss_mask);
+      const Staged staged = stage(batch);
+      model_.forward(staged.ids, {}, staged.key_mask);
+      const T micro_loss = model_.lm_loss(staged.targets, staged.loss_mask);
       if (!std::isfinite(double(micro_loss)))
         fail("SFTTrainer: the loss is ", micro_loss, " at step ", step_, " (learning rate too high, or bad data?)");
       loss += share * double(micro_loss);
@@ -138,8 +140,9 @@ class SFTTrainer {
       const std::size_t m1 = std::min(val.size(), m0 + micro);
       const auto& batch = fill(std::span(val).subspan(m0, m1 - m0));
       if (batch.loss_tokens == 0) continue;
-      model_.forward(batch.ids, {}, batch.key_mask);
-      loss_sum += double(model_.lm_loss(batch.targets, batch.loss_mask)) * double(batch.loss_tokens);
+      const Staged staged = stage(batch);
+      model_.forward(staged.ids, {}, staged.key_mask);
+      loss_sum += double(model_.lm_loss(staged.targets, staged.loss_mask)) * double(batch.loss_tokens);
       ev.tokens += batch.loss_tokens;
       right += correct_predictions(batch, logits);
     }
@@ -184,6 +187,16 @@ class SFTTrainer {
   }
 
  private:
+  // A batch's tensors as views of the model's backend (the host batch itself on the CPU).
+  struct Staged {
+    View<const std::int32_t, B> ids, targets;
+    View<const T, B> loss_mask, key_mask;
+  };
+  Staged stage(const data::TokenBatch<T>& batch) {
+    return {on_backend<B>(batch.ids, ids_s_), on_backend<B>(batch.targets, targets_s_),
+            on_backend<B>(batch.loss_mask, loss_mask_s_), on_backend<B>(batch.key_mask, key_mask_s_)};
+  }
+
   const data::TokenBatch<T>& fill(std::span<const std::int64_t> indices) {
     return batcher_.fill(static_cast<std::int64_t>(indices.size()),
                          [&](std::int64_t b) { return dataset_[indices[std::size_t(b)]].sequence(); });
@@ -212,6 +225,8 @@ class SFTTrainer {
   data::EpochSampler sampler_;
   data::Batcher<T> batcher_;
   std::vector<std::int64_t> batch_indices_;
+  Tensor<std::int32_t, B> ids_s_, targets_s_;  // staging for a device backend (backend/staging.hpp)
+  Tensor<T, B> loss_mask_s_, key_mask_s_;
   std::int64_t step_ = 0;
 };
 

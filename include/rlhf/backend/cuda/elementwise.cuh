@@ -1,7 +1,8 @@
 #pragma once
-// The CUDA backend's elementwise kernels: GELU, the residual connection and AdamW, the Thrust
-// functors of backend/portable/elementwise.hpp run on the backend's stream. Same signatures and
-// shape checks as the CPU kernels. (nvcc only: the functors are device code.)
+// The CUDA backend's elementwise kernels: GELU, the residual connection, AdamW, and the gradient
+// norm's Σ x² and scaling, the Thrust functors of backend/portable/elementwise.hpp run on the
+// backend's stream. Same signatures and shape checks as the CPU kernels. (nvcc only: the
+// functors are device code.)
 #include <thrust/system/cuda/execution_policy.h>
 
 #include "rlhf/backend/cuda/tag.hpp"
@@ -55,6 +56,20 @@ void adamw_update(const cuda& be, View<T, cuda> param, In<T, cuda> grad, View<T,
   check::same("adamw_update", "v", v, "param", param);
   portable::adamw_update(cuda_detail::on_stream(be), param.data(), grad.data(), m.data(), v.data(), param.numel(), s);
   cuda_detail::check_launch("adamw_update");
+}
+
+// Σ x² in double (a host value: the call waits for the stream).
+template <class T>
+double sum_of_squares(const cuda& be, View<const T, cuda> x) {
+  const double s = portable::sum_of_squares(cuda_detail::on_stream(be), x.data(), x.numel());
+  cuda_detail::check_launch("sum_of_squares");
+  return s;
+}
+
+template <class T>
+void scale(const cuda& be, View<T, cuda> x, T factor) {
+  portable::scale(cuda_detail::on_stream(be), x.data(), x.numel(), factor);
+  cuda_detail::check_launch("scale");
 }
 
 }  // namespace rlhf

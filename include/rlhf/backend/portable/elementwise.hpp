@@ -1,6 +1,7 @@
 #pragma once
 // Elementwise kernels written once as Thrust algorithms over __host__ __device__ functors:
-// GELU (tanh form) forward and backward, the residual connection, and the AdamW update. The CUDA
+// GELU (tanh form) forward and backward, the residual connection, the AdamW update, and the
+// gradient-norm pair Σ x² (in double, as on the CPU) and x ← factor · x. The CUDA
 // backend runs them on its stream (backend/cuda/elementwise.cuh); compiled by g++ with
 // THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_OMP the same code runs on the CPU, which is how the
 // tests check them on machines without a GPU (tests/portable).
@@ -14,6 +15,8 @@
 #include <cstdint>
 
 #include <thrust/for_each.h>
+#include <thrust/functional.h>
+#include <thrust/transform_reduce.h>
 #include <thrust/iterator/counting_iterator.h>
 
 #include "rlhf/backend/adamw_step.hpp"
@@ -123,6 +126,30 @@ void adamw_update(const Policy& policy, T* param, const T* grad, T* m, T* v, std
   const AdamWUpdate<T> f{param, grad, m, v, T(s.lr), T(s.beta1), T(s.beta2), T(s.eps), T(1 - s.lr * s.weight_decay),
                          T(1 / s.bias_correction1), T(1 / std::sqrt(s.bias_correction2))};
   for_each_index(policy, n, f);
+}
+
+template <class T>
+struct SquareInDouble {
+  RLHF_HOST_DEVICE double operator()(T v) const { return double(v) * double(v); }
+};
+
+template <class T>
+struct Scale {
+  T* x;
+  T factor;
+  RLHF_HOST_DEVICE void operator()(std::int64_t i) const { x[i] *= factor; }
+};
+
+// Σ x², accumulated in double whatever T is (a float sum over 10^8 gradients loses digits).
+template <class Policy, class T>
+double sum_of_squares(const Policy& policy, const T* x, std::int64_t n) {
+  if (n <= 0) return 0;
+  return thrust::transform_reduce(policy, x, x + n, SquareInDouble<T>{}, 0.0, thrust::plus<double>());
+}
+
+template <class Policy, class T>
+void scale(const Policy& policy, T* x, std::int64_t n, T factor) {
+  for_each_index(policy, n, Scale<T>{x, factor});
 }
 
 }  // namespace rlhf::portable

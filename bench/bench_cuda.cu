@@ -1,0 +1,167 @@
+// GPU benchmarks of the CUDA backend, timed by CUDA events around each iteration (Google
+// Benchmark's manual time): a GPT-2 124M training step (forward, backward, gradient clipping,
+// AdamW) at batch 8 and 16 × 1024 tokens in fp32; KV-cached generation of GPT-2 124M at batch
+// 1, 16 and 64; one PPO iteration at the pipeline's default shapes (bench/bench_ppo.cpp's).
+//
+// Counters: tokens/s; for training FLOP/s of the step's matmuls (as bench_gpt.cpp counts them)
+// and, when RLHF_PEAK_TFLOPS gives the device's peak for the precision in use, MFU = FLOP/s /
+// peak. Without a GPU the program says so and exits 77.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "rlhf/backend/cuda.hpp"
+#include "rlhf/rlhf.hpp"
+
+namespace {
+
+using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
+using rlhf::Tensor;
+using rlhf::nn::GPT;
+using rlhf::nn::GPTConfig;
+
+GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
+GPTConfig pipeline_default() { return {257, 96, 128, 4, 4, 1e-5, 0.02}; }
+
+// Elapsed seconds between two events on the default stream.
+class EventTimer {
+ public:
+  EventTimer() {
+    RLHF_CUDA_CHECK(cudaEventCreate(&start_));
+    RLHF_CUDA_CHECK(cudaEventCreate(&stop_));
+  }
+  ~EventTimer() {
+    (void)cudaEventDestroy(start_);
+    (void)cudaEventDestroy(stop_);
+  }
+  void start() { RLHF_CUDA_CHECK(cudaEventRecord(start_)); }
+  double stop() {
+    RLHF_CUDA_CHECK(cudaEventRecord(stop_));
+    RLHF_CUDA_CHECK(cudaEventSynchronize(stop_));
+    float ms = 0;
+    RLHF_CUDA_CHECK(cudaEventElapsedTime(&ms, start_, stop_));
+    return double(ms) / 1e3;
+  }
+
+ private:
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+};
+
+// Matmul FLOPs of one training step (forward + backward = 3 × forward), as bench_gpt.cpp.
+double train_flops(const GPTConfig& c, std::int64_t B, std::int64_t T) {
+  const double tokens = double(B * T), C = double(c.n_embd);
+  const double per_token_layer = 2 * (C * 3 * C + C * C + 2 * C * 4 * C);
+  const double attention = 2.0 * 2 * double(B) * double(T) * double(T) * C / 2;
+  const double head = 2 * C * double(c.vocab_size) * tokens;
+  return 3 * (tokens * per_token_layer * double(c.n_layer) + attention * double(c.n_layer) + head);
+}
+
+Tensor<std::int32_t, gpu> random_ids(std::int64_t B, std::int64_t T, std::int64_t vocab, std::uint64_t seed) {
+  std::vector<std::int32_t> v(static_cast<std::size_t>(B * T));
+  const rlhf::PhiloxStream rng{seed, 0};
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::int32_t(rng.word(i) % std::uint64_t(vocab));
+  return Tensor<std::int32_t, gpu>(rlhf::Shape{B, T}, std::span<const std::int32_t>(v));
+}
+
+void BM_cuda_train_step_124m(benchmark::State& state) {
+  const std::int64_t B = state.range(0), T = 1024;
+  const GPTConfig config = gpt2_124m();
+  GPT<float, gpu> model(config);
+  model.init_weights(1);
+  rlhf::optim::AdamW<float, gpu> opt(model.layout(), {0.9, 0.95, 1e-8, 0.1});
+  const auto ids = random_ids(B, T, config.vocab_size, 7), targets = random_ids(B, T, config.vocab_size, 8);
+  EventTimer timer;
+  for (auto _ : state) {
+    timer.start();
+    model.zero_grad();
+    model.forward(ids.cview());
+    benchmark::DoNotOptimize(model.lm_loss(targets.cview()));
+    model.backward_lm_loss();
+    rlhf::optim::clip_grad_norm(gpu{}, model.gradients().view(), 1.0);
+    opt.step(model.parameters().view(), model.gradients(), 1e-4);
+    state.SetIterationTime(timer.stop());
+  }
+  const double flops = train_flops(config, B, T);
+  state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
+  if (const char* peak = std::getenv("RLHF_PEAK_TFLOPS"))
+    state.counters["MFU"] = benchmark::Counter(flops / (std::atof(peak) * 1e12), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// Batch B, a 16-token prompt, 128 new tokens sampled at temperature 1 with the KV cache.
+void BM_cuda_generate_124m(benchmark::State& state) {
+  const std::int64_t B = state.range(0), new_tokens = 128;
+  GPT<float, gpu> model(gpt2_124m());
+  model.init_weights(2);
+  std::vector<std::vector<std::int32_t>> prompts;
+  const rlhf::PhiloxStream rng{4, 0};
+  for (std::int64_t b = 0; b < B; ++b) {
+    std::vector<std::int32_t> p;
+    for (int j = 0; j < 16; ++j) p.push_back(std::int32_t(rng.word(std::uint64_t(b * 16 + j)) % 50257));
+    prompts.push_back(p);
+  }
+  rlhf::GenerationConfig config;
+  config.max_new_tokens = new_tokens;
+  EventTimer timer;
+  for (auto _ : state) {
+    timer.start();
+    benchmark::DoNotOptimize(rlhf::generate(model, prompts, config));
+    state.SetIterationTime(timer.stop());
+  }
+  state.counters["tokens/s"] = benchmark::Counter(double(B * new_tokens), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// One PPO iteration at the pipeline's default shapes, as bench_ppo.cpp on the CPU.
+void BM_cuda_ppo_iteration(benchmark::State& state) {
+  GPT<float, gpu> policy(pipeline_default()), reference(pipeline_default(), rlhf::nn::Trainable::no);
+  rlhf::nn::RewardModel<float, gpu> value(pipeline_default()), rm(pipeline_default(), rlhf::nn::Trainable::no);
+  policy.init_weights(0);
+  gpu::copy(reference.parameters().data(), policy.parameters().data(), policy.parameters().bytes());
+  rm.init_weights(1);
+  gpu::copy(value.gpt().parameters().data(), rm.gpt().parameters().data(), rm.gpt().parameters().bytes());
+  std::vector<std::vector<std::int32_t>> prompts;
+  const rlhf::PhiloxStream rng{3, 0};
+  for (int i = 0; i < 64; ++i) {
+    std::vector<std::int32_t> p;
+    for (int j = 0; j < 16; ++j) p.push_back(1 + std::int32_t(rng.word(std::uint64_t(i * 16 + j)) % 254));
+    prompts.push_back(p);
+  }
+  rlhf::train::PPOConfig cfg;
+  cfg.batch_size = 32;
+  cfg.max_new_tokens = 40;
+  cfg.ppo_epochs = 4;
+  cfg.mini_batch_size = 8;
+  cfg.learning_rate = 1e-5;
+  cfg.kl_coef = 0.05;
+  const std::int32_t no_eos = -1;
+  rlhf::train::PPOTrainer<float, gpu> trainer(policy, reference, value, rlhf::train::reward_model_scorer(rm, no_eos),
+                                              prompts, no_eos, cfg);
+  EventTimer timer;
+  for (auto _ : state) {
+    timer.start();
+    benchmark::DoNotOptimize(trainer.step());
+    state.SetIterationTime(timer.stop());
+  }
+  state.counters["episodes/s"] = benchmark::Counter(double(cfg.batch_size), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_cuda_train_step_124m)->Arg(8)->Arg(16)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_cuda_generate_124m)->Arg(1)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_cuda_ppo_iteration)->Unit(benchmark::kMillisecond)->UseManualTime();
+
+int main(int argc, char** argv) {
+  if (gpu::device_count() == 0) {
+    std::printf("bench_cuda: no CUDA device or driver on this machine\n");
+    return 77;
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,248 @@
+// One source, two backends: the GPT, reward model, generation and the three trainers compiled
+// for rlhf::cuda from the same headers as for the CPU, and checked against the CPU backend from
+// the same weights (fp32): the whole GPT's logits, LM loss and every gradient, log-probs and
+// entropies with their gradients; greedy and sampled generation token for token given the seed;
+// one SFT, one reward-model and one PPO step (losses and updated weights).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "../portable/compare.hpp"
+#include "rlhf/backend/cuda.hpp"
+#include "rlhf/rlhf.hpp"
+#include "rlhf/train/ppo.hpp"
+
+using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
+using rlhf::cpu;
+using rlhf::Shape;
+using rlhf::Tensor;
+using rlhf::nn::GPT;
+using rlhf::nn::RewardModel;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+rlhf::nn::GPTConfig byte_model() {
+  rlhf::nn::GPTConfig c;
+  c.vocab_size = 257;
+  c.n_positions = 32;
+  c.n_embd = 64;
+  c.n_layer = 2;
+  c.n_head = 4;
+  return c;
+}
+
+template <class T>
+std::vector<T> host(const Tensor<T, gpu>& t) {
+  return t.to_vector();
+}
+template <class T>
+std::vector<T> host(const Tensor<T, cpu>& t) {
+  return t.to_vector();
+}
+template <class T>
+std::vector<T> host(rlhf::View<const T, gpu> v) {
+  std::vector<T> out(static_cast<std::size_t>(v.numel()));
+  gpu::copy_to_host(out.data(), v.data(), v.bytes());
+  return out;
+}
+
+// The GPU model gets the CPU model's weights.
+void copy_weights(const GPT<float, cpu>& from, GPT<float, gpu>& to) {
+  gpu::copy_from_host(to.parameters().data(), from.parameters().data(), from.parameters().bytes());
+}
+
+// A left-padded batch of 3 rows × 12 tokens with a loss mask.
+struct Batch {
+  std::vector<std::int32_t> ids, positions, targets;
+  std::vector<float> key_mask, loss_mask;
+  Batch() {
+    const rlhf::PhiloxStream rng{9, 0};
+    for (int b = 0; b < 3; ++b)
+      for (int t = 0; t < 12; ++t) {
+        const int pad = b == 1 ? 4 : 0;
+        const bool real = t >= pad;
+        ids.push_back(real ? std::int32_t(rng.word(std::uint64_t(b * 12 + t)) % 257) : 0);
+        positions.push_back(real ? t - pad : 0);
+        targets.push_back(real ? std::int32_t(rng.word(std::uint64_t(100 + b * 12 + t)) % 257) : -100);
+        key_mask.push_back(real ? 1.0f : 0.0f);
+        loss_mask.push_back(real && t % 3 != 0 ? 1.0f : 0.0f);
+      }
+  }
+  template <class B, class T>
+  static Tensor<T, B> tensor(const std::vector<T>& v) {
+    return Tensor<T, B>(Shape{3, 12}, std::span<const T>(v));
+  }
+};
+
+fs::path temp_dir(const char* name) {
+  const fs::path dir = fs::temp_directory_path() / (std::string("rlhf_cuda_") + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("cuda GPT: logits, LM loss and every gradient equal the CPU backend's") {
+  GPT<float, cpu> ref(byte_model());
+  ref.init_weights(3);
+  GPT<float, gpu> model(byte_model());
+  copy_weights(ref, model);
+  const Batch b;
+
+  const auto ids_c = Batch::tensor<cpu>(b.ids), pos_c = Batch::tensor<cpu>(b.positions), tgt_c = Batch::tensor<cpu>(b.targets);
+  const auto km_c = Batch::tensor<cpu>(b.key_mask), lm_c = Batch::tensor<cpu>(b.loss_mask);
+  const auto ids_g = Batch::tensor<gpu>(b.ids), pos_g = Batch::tensor<gpu>(b.positions), tgt_g = Batch::tensor<gpu>(b.targets);
+  const auto km_g = Batch::tensor<gpu>(b.key_mask), lm_g = Batch::tensor<gpu>(b.loss_mask);
+
+  ref.zero_grad();
+  model.zero_grad();
+  const auto logits_c = ref.forward(ids_c.cview(), pos_c.cview(), km_c.cview());
+  const auto logits_g = model.forward(ids_g.cview(), pos_g.cview(), km_g.cview());
+  const std::vector<float> want_logits(logits_c.data(), logits_c.data() + logits_c.numel());
+  CHECK(compare::max_rel_error(host(logits_g), want_logits) <= 1e-5);
+  const float loss_c = ref.lm_loss(tgt_c.cview(), lm_c.cview()), loss_g = model.lm_loss(tgt_g.cview(), lm_g.cview());
+  CHECK(compare::max_rel_error(std::vector<float>{loss_g}, std::vector<float>{loss_c}) <= 1e-5);
+  ref.backward_lm_loss();
+  model.backward_lm_loss();
+  CHECK(compare::max_rel_error(host(model.gradients()), host(ref.gradients())) <= 1e-4);
+
+  // Log-probs and entropies at τ = 0.7, and their gradients.
+  Tensor<float, cpu> logp_c(Shape{3, 12}), ent_c(Shape{3, 12});
+  Tensor<float, gpu> logp_g(Shape{3, 12}), ent_g(Shape{3, 12});
+  std::vector<std::int32_t> chosen = b.ids;  // every target valid
+  const auto ch_c = Batch::tensor<cpu>(chosen);
+  const auto ch_g = Batch::tensor<gpu>(chosen);
+  ref.zero_grad();
+  model.zero_grad();
+  ref.forward(ids_c.cview(), pos_c.cview(), km_c.cview());
+  model.forward(ids_g.cview(), pos_g.cview(), km_g.cview());
+  ref.logprobs(logp_c.view(), ch_c.cview(), 0.7f, ent_c.view());
+  model.logprobs(logp_g.view(), ch_g.cview(), 0.7f, ent_g.view());
+  CHECK(compare::max_rel_error(host(logp_g), host(logp_c)) <= 1e-5);
+  CHECK(compare::max_rel_error(host(ent_g), host(ent_c)) <= 1e-5);
+  const std::vector<float> dl = compare::normal<float>(5, 1.0, 36), de = compare::normal<float>(6, 1.0, 36);
+  ref.backward_logprobs(Batch::tensor<cpu>(dl).cview(), Batch::tensor<cpu>(de).cview());
+  model.backward_logprobs(Batch::tensor<gpu>(dl).cview(), Batch::tensor<gpu>(de).cview());
+  CHECK(compare::max_rel_error(host(model.gradients()), host(ref.gradients())) <= 1e-4);
+}
+
+TEST_CASE("cuda generation: the CPU backend's tokens for the same seed, greedy and sampled") {
+  GPT<float, cpu> ref(byte_model());
+  ref.init_weights(4);
+  GPT<float, gpu> model(byte_model());
+  copy_weights(ref, model);
+  const std::vector<std::vector<std::int32_t>> prompts{{72, 101, 108}, {65}, {10, 20, 30, 40, 50}};
+  for (const double temperature : {0.0, 1.0}) {
+    CAPTURE(temperature);
+    rlhf::GenerationConfig config;
+    config.max_new_tokens = 16;
+    config.sampling.temperature = temperature;
+    config.sampling.top_k = temperature > 0 ? 40 : 0;
+    config.seed = 11;
+    const auto want = rlhf::generate(ref, prompts, config);
+    const auto got = rlhf::generate(model, prompts, config);
+    CHECK(got.tokens.to_vector() == want.tokens.to_vector());
+    CHECK(compare::max_rel_error(got.logprobs.to_vector(), want.logprobs.to_vector()) <= 1e-4);
+  }
+}
+
+TEST_CASE("cuda SFT step: loss and updated weights equal the CPU backend's") {
+  const fs::path dir = temp_dir("sft");
+  {
+    std::ofstream out(dir / "sft.jsonl");
+    for (int i = 0; i < 16; ++i) out << R"({"prompt": "say )" << i << R"(:", "completion": " ok )" << i << R"("})" << '\n';
+  }
+  const rlhf::data::ByteTokenizer tok;
+  const auto data = rlhf::data::load_sft_jsonl(dir / "sft.jsonl", tok, 32);
+  rlhf::train::SFTConfig config;
+  config.batch_size = 8;
+  config.micro_batch_size = 4;
+  config.max_steps = 2;
+  config.learning_rate = 3e-3;
+  config.seed = 5;
+  GPT<float, cpu> ref(byte_model());
+  ref.init_weights(1);
+  GPT<float, gpu> model(byte_model());
+  copy_weights(ref, model);
+  const auto split = rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::count(4), 1);
+  rlhf::train::SFTTrainer<float, cpu> want(ref, data, split, config);
+  rlhf::train::SFTTrainer<float, gpu> got(model, data, split, config);
+  for (int step = 0; step < 2; ++step) {
+    const auto a = want.step(), b = got.step();
+    CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * a["train/loss"].get<double>());
+  }
+  CHECK(compare::max_rel_error(host(model.parameters()), host(ref.parameters())) <= 1e-4);
+  CHECK(std::abs(got.evaluate().loss - want.evaluate().loss) <= 1e-4);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cuda reward-model step: loss and updated weights equal the CPU backend's") {
+  const fs::path dir = temp_dir("reward");
+  {
+    std::ofstream out(dir / "pairs.jsonl");
+    for (int i = 0; i < 12; ++i)
+      out << R"({"prompt": "q)" << i << R"(", "chosen": "good )" << std::string(std::size_t(1 + i % 4), 'a')
+          << R"(", "rejected": "bad )" << std::string(std::size_t(1 + i % 3), 'b') << R"("})" << '\n';
+  }
+  const rlhf::data::ByteTokenizer tok;
+  const auto data = rlhf::data::load_preference_jsonl(dir / "pairs.jsonl", tok, 32);
+  rlhf::train::RewardConfig config;
+  config.batch_size = 6;
+  RewardModel<float, cpu> ref(byte_model());
+  ref.init_weights(2);
+  RewardModel<float, gpu> model(byte_model());
+  gpu::copy_from_host(model.gpt().parameters().data(), ref.gpt().parameters().data(), ref.gpt().parameters().bytes());
+  const auto split = rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::count(2), 0);
+  rlhf::train::RewardTrainer<float, cpu> want(ref, data, split, config);
+  rlhf::train::RewardTrainer<float, gpu> got(model, data, split, config);
+  const auto a = want.step(), b = got.step();
+  CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * std::abs(a["train/loss"].get<double>()));
+  CHECK(compare::max_rel_error(host(model.gpt().parameters()), host(ref.gpt().parameters())) <= 1e-4);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cuda PPO step: rollout and updated policy and value model equal the CPU backend's") {
+  rlhf::nn::GPTConfig c = byte_model();
+  c.vocab_size = 16;
+  std::vector<std::vector<std::int32_t>> prompts;
+  for (int i = 0; i < 8; ++i) prompts.push_back(std::vector<std::int32_t>(std::size_t(1 + i % 3), std::int32_t(1 + i)));
+  const rlhf::train::Scorer<float> score = [](const rlhf::train::Rollout<float>& r) {
+    std::vector<float> s;
+    for (const auto& resp : r.responses) s.push_back(float(resp.size() % 3));
+    return s;
+  };
+  rlhf::train::PPOConfig config;
+  config.batch_size = 8;
+  config.mini_batch_size = 4;
+  config.ppo_epochs = 2;
+  config.max_new_tokens = 6;
+  config.learning_rate = 1e-3;
+  config.sampling.temperature = 0.7;
+
+  GPT<float, cpu> policy_c(c), reference_c(c, rlhf::nn::Trainable::no);
+  RewardModel<float, cpu> value_c(c);
+  policy_c.init_weights(7);
+  std::memcpy(reference_c.parameters().data(), policy_c.parameters().data(), policy_c.parameters().bytes());
+  value_c.init_weights(8);
+  GPT<float, gpu> policy_g(c), reference_g(c, rlhf::nn::Trainable::no);
+  RewardModel<float, gpu> value_g(c);
+  copy_weights(policy_c, policy_g);
+  copy_weights(policy_c, reference_g);
+  gpu::copy_from_host(value_g.gpt().parameters().data(), value_c.gpt().parameters().data(), value_c.gpt().parameters().bytes());
+
+  rlhf::train::PPOTrainer<float, cpu> want(policy_c, reference_c, value_c, score, prompts, 0, config);
+  rlhf::train::PPOTrainer<float, gpu> got(policy_g, reference_g, value_g, score, prompts, 0, config);
+  const auto a = want.step(), b = got.step();
+  for (const char* key : {"objective/scores", "objective/kl", "policy/loss", "value/loss"}) {
+    CAPTURE(key);
+    CHECK(std::abs(b[key].get<double>() - a[key].get<double>()) <= 1e-4 * std::max(1.0, std::abs(a[key].get<double>())));
+  }
+  CHECK(compare::max_rel_error(host(policy_g.parameters()), host(policy_c.parameters())) <= 1e-4);
+  CHECK(compare::max_rel_error(host(value_g.gpt().parameters()), host(value_c.gpt().parameters())) <= 1e-4);
+}
