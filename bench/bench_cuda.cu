@@ -1,7 +1,7 @@
 // GPU benchmarks of the CUDA backend, timed by CUDA events around each iteration (Google
 // Benchmark's manual time): a GPT-2 124M training step (forward, backward, gradient clipping,
 // AdamW) at batch 8 and 16 × 1024 tokens in fp32; KV-cached generation of GPT-2 124M at batch
-// 1, 16 and 64; one PPO iteration at the pipeline's default shapes (bench/bench_ppo.cpp's).
+// 1, 16 and 64; one PPO iteration at the pipeline's default shapes (bench/ppo_setup.hpp).
 //
 // Counters: tokens/s; for training FLOP/s of the step's matmuls (as bench_gpt.cpp counts them)
 // and, when RLHF_PEAK_TFLOPS gives the device's peak for the precision in use, MFU = FLOP/s /
@@ -10,9 +10,9 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <vector>
 
+#include "ppo_setup.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/rlhf.hpp"
 
@@ -24,7 +24,6 @@ using rlhf::nn::GPT;
 using rlhf::nn::GPTConfig;
 
 GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
-GPTConfig pipeline_default() { return {257, 96, 128, 4, 4, 1e-5, 0.02}; }
 
 // Elapsed seconds between two events on the default stream.
 class EventTimer {
@@ -114,38 +113,17 @@ void BM_cuda_generate_124m(benchmark::State& state) {
   state.counters["tokens/s"] = benchmark::Counter(double(B * new_tokens), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// One PPO iteration at the pipeline's default shapes, as bench_ppo.cpp on the CPU.
+// One PPO iteration at the pipeline's default shapes (bench/ppo_setup.hpp, as bench_ppo).
 void BM_cuda_ppo_iteration(benchmark::State& state) {
-  GPT<float, gpu> policy(pipeline_default()), reference(pipeline_default(), rlhf::nn::Trainable::no);
-  rlhf::nn::RewardModel<float, gpu> value(pipeline_default()), rm(pipeline_default(), rlhf::nn::Trainable::no);
-  policy.init_weights(0);
-  gpu::copy(reference.parameters().data(), policy.parameters().data(), policy.parameters().bytes());
-  rm.init_weights(1);
-  gpu::copy(value.gpt().parameters().data(), rm.gpt().parameters().data(), rm.gpt().parameters().bytes());
-  std::vector<std::vector<std::int32_t>> prompts;
-  const rlhf::PhiloxStream rng{3, 0};
-  for (int i = 0; i < 64; ++i) {
-    std::vector<std::int32_t> p;
-    for (int j = 0; j < 16; ++j) p.push_back(1 + std::int32_t(rng.word(std::uint64_t(i * 16 + j)) % 254));
-    prompts.push_back(p);
-  }
-  rlhf::train::PPOConfig cfg;
-  cfg.batch_size = 32;
-  cfg.max_new_tokens = 40;
-  cfg.ppo_epochs = 4;
-  cfg.mini_batch_size = 8;
-  cfg.learning_rate = 1e-5;
-  cfg.kl_coef = 0.05;
-  const std::int32_t no_eos = -1;
-  rlhf::train::PPOTrainer<float, gpu> trainer(policy, reference, value, rlhf::train::reward_model_scorer(rm, no_eos),
-                                              prompts, no_eos, cfg);
+  rlhf_bench::PpoSetup<gpu> setup;
   EventTimer timer;
   for (auto _ : state) {
     timer.start();
-    benchmark::DoNotOptimize(trainer.step());
+    benchmark::DoNotOptimize(setup.trainer.step());
     state.SetIterationTime(timer.stop());
   }
-  state.counters["episodes/s"] = benchmark::Counter(double(cfg.batch_size), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["episodes/s"] =
+      benchmark::Counter(double(rlhf_bench::ppo_config().batch_size), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 }  // namespace

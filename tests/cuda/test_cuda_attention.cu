@@ -14,6 +14,8 @@
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
+namespace test_cuda_attention {
+
 using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
 using rlhf::Shape;
 using rlhf::Tensor;
@@ -21,11 +23,6 @@ using rlhf::Tensor;
 namespace {
 
 constexpr std::int64_t B = 4, Tn = 129, H = 3, D = 64, C = H * D;
-
-template <class T>
-Tensor<T, gpu> on_device(Shape shape, const std::vector<T>& v) {
-  return Tensor<T, gpu>(shape, std::span<const T>(v));
-}
 
 template <class T>
 std::vector<T> left_padded_mask(std::int64_t T_) {
@@ -45,8 +42,8 @@ TEST_CASE_TEMPLATE("cuda attention forward and backward equal the host's", T, fl
   rlhf::portable::attention_backward(thrust::host, dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(), d);
 
   const Shape qs{B, Tn, 3 * C}, os{B, Tn, C}, as{B, H, Tn, Tn};
-  const Tensor<T, gpu> qd = on_device(qs, qkv), md = on_device(Shape{B, Tn}, mask), gd = on_device(os, dout);
-  Tensor<T, gpu> o(os), a(as), da(as), dq = on_device(qs, d0);
+  const Tensor<T, gpu> qd = compare::tensor<gpu>(qs, qkv), md = compare::tensor<gpu>(Shape{B, Tn}, mask), gd = compare::tensor<gpu>(os, dout);
+  Tensor<T, gpu> o(os), a(as), da(as), dq = compare::tensor<gpu>(qs, d0);
   rlhf::attention_forward(gpu{}, o.view(), a.view(), qd.cview(), md.cview(), H);
   rlhf::attention_backward(gpu{}, dq.view(), da.view(), gd.cview(), qd.cview(), a.cview(), H);
   CHECK(compare::max_rel_error(o.to_vector(), out) <= compare::tolerance<T>());
@@ -57,7 +54,7 @@ TEST_CASE_TEMPLATE("cuda attention forward and backward equal the host's", T, fl
 TEST_CASE_TEMPLATE("cuda attention over a KV cache equals the host's, prefill and decoding", T, float, double) {
   constexpr std::int64_t Tmax = 48, prompt = 40;
   const std::vector<T> mask = left_padded_mask<T>(Tmax);
-  const Tensor<T, gpu> md = on_device(Shape{B, Tmax}, mask);
+  const Tensor<T, gpu> md = compare::tensor<gpu>(Shape{B, Tmax}, mask);
   Tensor<T, gpu> kd(Shape{B, H, Tmax, D}), vd(Shape{B, H, Tmax, D});
   std::vector<T> k(std::size_t(B * H * Tmax * D), T(0)), v = k;
   std::int64_t past = 0;
@@ -67,7 +64,7 @@ TEST_CASE_TEMPLATE("cuda attention over a KV cache equals the host's, prefill an
     std::vector<T> out(std::size_t(B * n * C));
     rlhf::portable::attention_kv_forward(thrust::host, out.data(), k.data(), v.data(), mask.data(), qkv.data(),
                                          rlhf::portable::KvDims{B, n, C, H, D, Tmax, past});
-    const Tensor<T, gpu> qd = on_device(Shape{B, n, 3 * C}, qkv);
+    const Tensor<T, gpu> qd = compare::tensor<gpu>(Shape{B, n, 3 * C}, qkv);
     Tensor<T, gpu> o(Shape{B, n, C});
     rlhf::attention_kv_forward(gpu{}, o.view(), kd.view(), vd.view(), md.cview(), qd.cview(), past, H);
     CHECK(compare::max_rel_error(o.to_vector(), out) <= compare::tolerance<T>());
@@ -88,3 +85,5 @@ TEST_CASE("cuda attention checks shapes like the CPU kernels") {
   }
   CHECK(message == "attention_forward: 3 heads do not divide C = 4 (qkv [2, 4, 12])");
 }
+
+}  // namespace test_cuda_attention

@@ -10,6 +10,8 @@
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
+namespace test_cuda_matmul {
+
 using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
 using rlhf::Shape;
 using rlhf::Tensor;
@@ -18,11 +20,6 @@ using rlhf::WeightLayout;
 namespace {
 
 constexpr std::int64_t M = 257, K = 769, N = 383;
-
-template <class T>
-Tensor<T, gpu> on_device(Shape shape, const std::vector<T>& v) {
-  return Tensor<T, gpu>(shape, std::span<const T>(v));
-}
 
 // W's element (k, n) of the logical [K, N] matrix in either stored layout.
 template <class T>
@@ -59,8 +56,8 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
                          bias = compare::normal<T>(3, 1.0, N), dout = compare::normal<T>(4, 1.0, M * N),
                          da0 = compare::normal<T>(5, 1.0, M * K), dw0 = compare::normal<T>(6, 1.0, K * N),
                          db0 = compare::normal<T>(7, 1.0, N);
-    const Tensor<T, gpu> ad = on_device(Shape{M, K}, a), wd = on_device(ws, w), bd = on_device(Shape{N}, bias),
-                         gd = on_device(Shape{M, N}, dout);
+    const Tensor<T, gpu> ad = compare::tensor<gpu>(Shape{M, K}, a), wd = compare::tensor<gpu>(ws, w), bd = compare::tensor<gpu>(Shape{N}, bias),
+                         gd = compare::tensor<gpu>(Shape{M, N}, dout);
     Tensor<T, gpu> out(Shape{M, N}), plain(Shape{M, N});
     rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wd.cview(), bd.cview(), layout);
     rlhf::matmul_forward(gpu{}, plain.view(), ad.cview(), wd.cview(), {}, layout);
@@ -68,7 +65,7 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
     CHECK(compare::max_rel_error(plain.to_vector(), reference_forward<T>(a, w, nullptr, layout)) <=
           product_tolerance<T>());
 
-    Tensor<T, gpu> da = on_device(Shape{M, K}, da0), dw = on_device(ws, dw0), db = on_device(Shape{N}, db0);
+    Tensor<T, gpu> da = compare::tensor<gpu>(Shape{M, K}, da0), dw = compare::tensor<gpu>(ws, dw0), db = compare::tensor<gpu>(Shape{N}, db0);
     rlhf::matmul_backward(gpu{}, da.view(), dw.view(), db.view(), gd.cview(), ad.cview(), wd.cview(), layout);
     std::vector<T> want_da = da0, want_dw = dw0, want_db = db0;
     for (std::int64_t i = 0; i < M; ++i)
@@ -96,7 +93,7 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
 
 TEST_CASE("cuda matmul flattens a rank-3 input and checks shapes like the CPU kernel") {
   const std::vector<float> a = compare::normal<float>(8, 1.0, 2 * 3 * 4), w = compare::normal<float>(9, 1.0, 4 * 5);
-  const Tensor<float, gpu> ad = on_device(Shape{2, 3, 4}, a), wd = on_device(Shape{4, 5}, w);
+  const Tensor<float, gpu> ad = compare::tensor<gpu>(Shape{2, 3, 4}, a), wd = compare::tensor<gpu>(Shape{4, 5}, w);
   Tensor<float, gpu> out(Shape{2, 3, 5});
   rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wd.cview(), {}, WeightLayout::in_out);
   const std::vector<float> got = out.to_vector();
@@ -116,3 +113,5 @@ TEST_CASE("cuda matmul flattens a rank-3 input and checks shapes like the CPU ke
   }
   CHECK(message == "matmul_forward: a [2, 3, 4] and w [3, 5] (in_out) have different inner dimensions 4 and 3");
 }
+
+}  // namespace test_cuda_matmul

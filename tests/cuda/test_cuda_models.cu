@@ -15,6 +15,8 @@
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/ppo.hpp"
 
+namespace test_cuda_models {
+
 using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
 using rlhf::cpu;
 using rlhf::Shape;
@@ -246,3 +248,5 @@ TEST_CASE("cuda PPO step: rollout and updated policy and value model equal the C
   CHECK(compare::max_rel_error(host(policy_g.parameters()), host(policy_c.parameters())) <= 1e-4);
   CHECK(compare::max_rel_error(host(value_g.gpt().parameters()), host(value_c.gpt().parameters())) <= 1e-4);
 }
+
+}  // namespace test_cuda_models

@@ -10,6 +10,8 @@
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/tensor.hpp"
 
+namespace test_cuda_random {
+
 // libcu++ declares a global namespace `cuda`, so the tag goes by another name here.
 using gpu = rlhf::cuda;
 using rlhf::Shape;
@@ -33,3 +35,5 @@ TEST_CASE_TEMPLATE("cuda Philox fills equal the host's draws", T, float, double)
   CHECK(normal_mismatches == 0);
   CHECK(uniform_mismatches == 0);
 }
+
+}  // namespace test_cuda_random

@@ -12,6 +12,8 @@
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
+namespace test_cuda_sample {
+
 using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
 using rlhf::Shape;
 using rlhf::Tensor;
@@ -36,3 +38,5 @@ TEST_CASE_TEMPLATE("cuda sampling picks the host's tokens for the same seed", T,
     compare::check_same_draws(td.to_vector(), ld.to_vector(), tokens, logp, order, V, params);
   }
 }
+
+}  // namespace test_cuda_sample

@@ -8,6 +8,8 @@
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
+namespace test_cuda_tensor {
+
 using rlhf::cpu;
 // libcu++ (included with Thrust by backend/cuda.hpp under nvcc) declares a global namespace
 // `cuda`, so the tag goes by another name here.
@@ -37,3 +39,5 @@ TEST_CASE("cuda runtime failures throw rlhf::error naming the call") {
   CHECK_THROWS_AS(gpu::allocate(std::size_t(1) << 62), rlhf::error);
   (void)cudaGetLastError();
 }
+
+}  // namespace test_cuda_tensor

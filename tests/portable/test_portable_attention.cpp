@@ -22,11 +22,6 @@ namespace {
 
 constexpr std::int64_t B = 3, Tn = 11, H = 2, D = 5, C = H * D;
 
-template <class T>
-Tensor<T, cpu> tensor(Shape shape, const std::vector<T>& v) {
-  return Tensor<T, cpu>(shape, std::span<const T>(v));
-}
-
 // Row 1 left-padded by 3 (its first three queries see no valid key), row 2 with a hole.
 template <class T>
 std::vector<T> key_mask() {
@@ -42,8 +37,8 @@ TEST_CASE_TEMPLATE("portable attention forward and backward equal the CPU kernel
   const std::vector<T> qkv = compare::normal<T>(1, 1.0, B * Tn * 3 * C), mask = key_mask<T>(),
                        dout = compare::normal<T>(2, 1.0, B * Tn * C), d0 = compare::normal<T>(3, 1.0, B * Tn * 3 * C);
   const Shape qs{B, Tn, 3 * C}, os{B, Tn, C}, as{B, H, Tn, Tn};
-  const Tensor<T, cpu> qt = tensor(qs, qkv), mt = tensor(Shape{B, Tn}, mask), dt = tensor(os, dout);
-  Tensor<T, cpu> out(os), att(as), datt(as), dqkv = tensor(qs, d0);
+  const Tensor<T, cpu> qt = compare::tensor<cpu>(qs, qkv), mt = compare::tensor<cpu>(Shape{B, Tn}, mask), dt = compare::tensor<cpu>(os, dout);
+  Tensor<T, cpu> out(os), att(as), datt(as), dqkv = compare::tensor<cpu>(qs, d0);
   rlhf::attention_forward(cpu{}, out.view(), att.view(), qt.cview(), mt.cview(), H);
   rlhf::attention_backward(cpu{}, dqkv.view(), datt.view(), dt.cview(), qt.cview(), att.cview(), H);
 
@@ -79,18 +74,7 @@ TEST_CASE("portable attention backward against finite differences (double)") {
   loss();
   std::vector<double> dqkv(qkv.size(), 0.0);
   rlhf::portable::attention_backward(thrust::device, dqkv.data(), datt.data(), r.data(), qkv.data(), att.data(), d);
-  const double h = 1e-5;
-  double worst = 0;
-  for (std::size_t i = 0; i < qkv.size(); i += 3) {
-    const double saved = qkv[i];
-    qkv[i] = saved + h;
-    const double plus = loss();
-    qkv[i] = saved - h;
-    const double minus = loss();
-    qkv[i] = saved;
-    worst = std::max(worst, std::abs((plus - minus) / (2 * h) - dqkv[i]) / std::max(1.0, std::abs(dqkv[i])));
-  }
-  CHECK(worst <= 1e-8);
+  compare::check_gradient(qkv, loss, dqkv, 3, 1e-8);
 }
 
 TEST_CASE_TEMPLATE("portable attention over a KV cache equals the CPU kernel, prefill and decoding", T, float, double) {
@@ -100,14 +84,14 @@ TEST_CASE_TEMPLATE("portable attention over a KV cache equals the CPU kernel, pr
     m[std::size_t(Tmax + 0)] = m[std::size_t(Tmax + 1)] = T(0);  // row 1 left-padded
     return m;
   }();
-  const Tensor<T, cpu> mt = tensor(Shape{B, Tmax}, mask_all);
+  const Tensor<T, cpu> mt = compare::tensor<cpu>(Shape{B, Tmax}, mask_all);
   Tensor<T, cpu> k_cache(Shape{B, H, Tmax, D}), v_cache(Shape{B, H, Tmax, D});
   std::vector<T> p_k(std::size_t(B * H * Tmax * D), T(0)), p_v = p_k;
   std::int64_t past = 0;
   for (const std::int64_t n : {prompt, std::int64_t{1}, std::int64_t{1}, std::int64_t{1}}) {
     CAPTURE(past);
     const std::vector<T> qkv = compare::normal<T>(10 + std::uint64_t(past), 1.0, B * n * 3 * C);
-    const Tensor<T, cpu> qt = tensor(Shape{B, n, 3 * C}, qkv);
+    const Tensor<T, cpu> qt = compare::tensor<cpu>(Shape{B, n, 3 * C}, qkv);
     Tensor<T, cpu> out(Shape{B, n, C});
     rlhf::attention_kv_forward(cpu{}, out.view(), k_cache.view(), v_cache.view(), mt.cview(), qt.cview(), past, H);
     std::vector<T> p_out(std::size_t(B * n * C), T(7));

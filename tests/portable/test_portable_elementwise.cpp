@@ -29,18 +29,13 @@ namespace {
 
 constexpr std::int64_t n = 10007;  // not a multiple of any vector width or chunk
 
-template <class T>
-Tensor<T, cpu> tensor(const std::vector<T>& v) {
-  return Tensor<T, cpu>(Shape{std::int64_t(v.size())}, std::span<const T>(v));
-}
-
 }  // namespace
 
 TEST_CASE_TEMPLATE("portable gelu forward and backward equal the CPU kernels", T, float, double) {
   std::vector<T> x = compare::normal<T>(1, 3.0, n), dout = compare::normal<T>(2, 1.0, n), dx0 = compare::normal<T>(3, 1.0, n);
   x[0] = T(20), x[1] = T(-20), x[2] = T(0);  // saturated tails and the origin
-  const Tensor<T, cpu> xt = tensor(x), dt = tensor(dout);
-  Tensor<T, cpu> ref_out(Shape{n}), ref_dx = tensor(dx0);
+  const Tensor<T, cpu> xt = compare::tensor<cpu>(x), dt = compare::tensor<cpu>(dout);
+  Tensor<T, cpu> ref_out(Shape{n}), ref_dx = compare::tensor<cpu>(dx0);
   rlhf::gelu_forward(cpu{}, ref_out.view(), xt.cview());
   rlhf::gelu_backward(cpu{}, ref_dx.view(), dt.cview(), xt.cview());
 
@@ -69,8 +64,8 @@ TEST_CASE("portable gelu backward against finite differences (double)") {
 
 TEST_CASE_TEMPLATE("portable residual forward and backward equal the CPU kernels", T, float, double) {
   const std::vector<T> a = compare::normal<T>(5, 1.0, n), b = compare::normal<T>(6, 1.0, n), dout = compare::normal<T>(7, 1.0, n), d0 = compare::normal<T>(8, 1.0, n);
-  const Tensor<T, cpu> at = tensor(a), bt = tensor(b), dt = tensor(dout);
-  Tensor<T, cpu> ref_out(Shape{n}), ref_da = tensor(d0), ref_db = tensor(d0);
+  const Tensor<T, cpu> at = compare::tensor<cpu>(a), bt = compare::tensor<cpu>(b), dt = compare::tensor<cpu>(dout);
+  Tensor<T, cpu> ref_out(Shape{n}), ref_da = compare::tensor<cpu>(d0), ref_db = compare::tensor<cpu>(d0);
   rlhf::residual_forward(cpu{}, ref_out.view(), at.cview(), bt.cview());
   rlhf::residual_backward(cpu{}, ref_da.view(), ref_db.view(), dt.cview());
   std::vector<T> out(static_cast<std::size_t>(n)), da = d0, db = d0;
@@ -83,11 +78,11 @@ TEST_CASE_TEMPLATE("portable residual forward and backward equal the CPU kernels
 
 TEST_CASE_TEMPLATE("portable AdamW steps equal the CPU kernel's", T, float, double) {
   std::vector<T> p = compare::normal<T>(9, 1.0, n), m(static_cast<std::size_t>(n), T(0)), v(static_cast<std::size_t>(n), T(0));
-  Tensor<T, cpu> rp = tensor(p), rm(Shape{n}), rv(Shape{n});
+  Tensor<T, cpu> rp = compare::tensor<cpu>(p), rm(Shape{n}), rv(Shape{n});
   const double lr = 1e-2, b1 = 0.9, b2 = 0.95, eps = 1e-8, wd = 0.1;
   for (int t = 1; t <= 3; ++t) {
     const std::vector<T> g = compare::normal<T>(10 + std::uint64_t(t), 0.5, n);
-    const Tensor<T, cpu> gt = tensor(g);
+    const Tensor<T, cpu> gt = compare::tensor<cpu>(g);
     const rlhf::AdamWStep s{lr, b1, b2, eps, wd, 1 - std::pow(b1, t), 1 - std::pow(b2, t)};
     rlhf::adamw_update(cpu{}, rp.view(), gt.cview(), rm.view(), rv.view(), s);
     rlhf::portable::adamw_update(thrust::device, p.data(), g.data(), m.data(), v.data(), n, s);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "rlhf/core/check.hpp"
+#include "rlhf/core/sampling.hpp"
 #include "rlhf/core/weight_layout.hpp"
 
 namespace rlhf::check {
@@ -112,6 +113,94 @@ void matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, st
          ") have different inner dimensions ", k, " and ", wk);
   if (out.rank() != a.rank() || out.size(out.rank() - 1) != n || out.numel() / (n ? n : 1) != a.numel() / (k ? k : 1))
     fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n, " columns");
+}
+
+// ---- Whole argument lists of the ops over the vocabulary, as every backend checks them --------
+// Each returns the rows N and the vocabulary V of logits [N, V]; the values (targets inside the
+// vocabulary) are the backend's to check.
+
+struct VocabRows {
+  std::int64_t N, V;
+};
+
+template <class R, class L, class I, class M>
+VocabRows cross_entropy_forward_args(std::string_view op, const R& losses, const R& lse, const L& logits,
+                                     const I& targets, const M& mask) {
+  vocab_rows(op, logits, targets);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "losses", losses, Shape{d.N});
+  shape(op, "lse", lse, Shape{d.N});
+  optional_shape(op, "mask", mask, Shape{d.N});
+  return d;
+}
+
+template <class D, class L, class I, class M>
+VocabRows cross_entropy_backward_args(std::string_view op, const D& dlogits, const L& logits, const L& lse,
+                                      const I& targets, const M& mask) {
+  vocab_rows(op, logits, targets);
+  same(op, "dlogits", dlogits, "logits", logits);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "lse", lse, Shape{d.N});
+  optional_shape(op, "mask", mask, Shape{d.N});
+  return d;
+}
+
+template <class R, class L, class I, class T>
+VocabRows logprob_forward_args(std::string_view op, const R& logp, const R& lse, const L& logits, const I& targets,
+                               T t) {
+  vocab_rows(op, logits, targets);
+  temperature(op, t);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "logp", logp, Shape{d.N});
+  shape(op, "lse", lse, Shape{d.N});
+  return d;
+}
+
+template <class D, class L, class I, class T>
+VocabRows logprob_backward_args(std::string_view op, const D& dlogits, const L& dlogp, const L& logits, const L& lse,
+                                const I& targets, T t) {
+  vocab_rows(op, logits, targets);
+  temperature(op, t);
+  same(op, "dlogits", dlogits, "logits", logits);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "dlogp", dlogp, Shape{d.N});
+  shape(op, "lse", lse, Shape{d.N});
+  return d;
+}
+
+template <class R, class L, class T>
+VocabRows entropy_forward_args(std::string_view op, const R& entropy, const R& lse, const L& logits, T t) {
+  logit_rows(op, logits);
+  temperature(op, t);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "entropy", entropy, Shape{d.N});
+  shape(op, "lse", lse, Shape{d.N});
+  return d;
+}
+
+template <class D, class L, class T>
+VocabRows entropy_backward_args(std::string_view op, const D& dlogits, const L& dentropy, const L& logits,
+                                const L& lse, const L& entropy, T t) {
+  logit_rows(op, logits);
+  temperature(op, t);
+  same(op, "dlogits", dlogits, "logits", logits);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "dentropy", dentropy, Shape{d.N});
+  shape(op, "lse", lse, Shape{d.N});
+  shape(op, "entropy", entropy, Shape{d.N});
+  return d;
+}
+
+// tokens and logp [B] for logits [B, V] under valid sampling parameters.
+template <class Tok, class R, class L>
+VocabRows sample_args(std::string_view op, const Tok& tokens, const R& logp, const L& logits,
+                      const SamplingParams& params) {
+  params.validate();
+  logit_rows(op, logits);
+  const VocabRows d{logits.size(0), logits.size(1)};
+  shape(op, "tokens", tokens, Shape{d.N});
+  shape(op, "logp", logp, Shape{d.N});
+  return d;
 }
 
 }  // namespace rlhf::check

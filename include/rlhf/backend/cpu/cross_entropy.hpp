@@ -27,11 +27,8 @@ T cross_entropy_forward(const cpu&, View<T, cpu> losses, View<T, cpu> lse, In<T,
                         In<std::int32_t, cpu> targets, In<T, cpu> mask) {
   using namespace cpu_detail;
   constexpr std::string_view op = "cross_entropy_forward";
-  check::vocab_rows(op, logits, targets);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "losses", losses, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
-  check::optional_shape(op, "mask", mask, Shape{N});
+  const check::VocabRows rows = check::cross_entropy_forward_args(op, losses, lse, logits, targets, mask);
+  const std::int64_t N = rows.N, V = rows.V;
   for (std::int64_t n = 0; n < N; ++n)
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);
   T weighted = 0;
@@ -57,11 +54,8 @@ void cross_entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> logits,
                             In<std::int32_t, cpu> targets, In<T, cpu> mask, T dloss) {
   using namespace cpu_detail;
   constexpr std::string_view op = "cross_entropy_backward";
-  check::vocab_rows(op, logits, targets);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "lse", lse, Shape{N});
-  check::optional_shape(op, "mask", mask, Shape{N});
+  const check::VocabRows rows = check::cross_entropy_backward_args(op, dlogits, logits, lse, targets, mask);
+  const std::int64_t N = rows.N, V = rows.V;
   // Validated here too: backward scatters into dlogits at the targets.
   for (std::int64_t n = 0; n < N; ++n)
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);

@@ -10,11 +10,8 @@ template <class T>
 void entropy_forward(const cpu&, View<T, cpu> entropy, View<T, cpu> lse, In<T, cpu> logits, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "entropy_forward";
-  check::logit_rows(op, logits);
-  check::temperature(op, temperature);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "entropy", entropy, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::entropy_forward_args(op, entropy, lse, logits, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   const T inv_t = T(1) / temperature;
 #pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
@@ -33,13 +30,8 @@ void entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dentropy, In<
                       In<T, cpu> entropy, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "entropy_backward";
-  check::logit_rows(op, logits);
-  check::temperature(op, temperature);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "dentropy", dentropy, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
-  check::shape(op, "entropy", entropy, Shape{N});
+  const check::VocabRows rows = check::entropy_backward_args(op, dlogits, dentropy, logits, lse, entropy, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   const T inv_t = T(1) / temperature;
 #pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {

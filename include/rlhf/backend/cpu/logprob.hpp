@@ -13,11 +13,8 @@ void logprob_forward(const cpu&, View<T, cpu> logp, View<T, cpu> lse, In<T, cpu>
                      T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "logprob_forward";
-  check::vocab_rows(op, logits, targets);
-  check::temperature(op, temperature);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "logp", logp, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::logprob_forward_args(op, logp, lse, logits, targets, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
   const T inv_t = T(1) / temperature;
 #pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
@@ -34,12 +31,8 @@ void logprob_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dlogp, In<T, 
                       In<std::int32_t, cpu> targets, T temperature) {
   using namespace cpu_detail;
   constexpr std::string_view op = "logprob_backward";
-  check::vocab_rows(op, logits, targets);
-  check::temperature(op, temperature);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "dlogp", dlogp, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::logprob_backward_args(op, dlogits, dlogp, logits, lse, targets, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   // Validated here too: backward scatters into dlogits at the targets.
   for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
   const T inv_t = T(1) / temperature;

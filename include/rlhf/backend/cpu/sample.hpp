@@ -26,11 +26,8 @@ void sample_tokens(const cpu&, View<std::int32_t, cpu> tokens, View<T, cpu> logp
                    const SamplingParams& params, PhiloxStream rng, std::uint64_t offset) {
   using namespace cpu_detail;
   constexpr std::string_view op = "sample_tokens";
-  params.validate();
-  check::logit_rows(op, logits);
-  const std::int64_t B = logits.size(0), V = logits.size(1);
-  check::shape(op, "tokens", tokens, Shape{B});
-  check::shape(op, "logp", logp, Shape{B});
+  const check::VocabRows rows = check::sample_args(op, tokens, logp, logits, params);
+  const std::int64_t B = rows.N, V = rows.V;
   const bool greedy = params.temperature == 0;
   const bool filtered = !greedy && (params.top_k > 0 || params.top_p < 1);
   const T inv_t = greedy ? T(1) : T(1 / params.temperature);

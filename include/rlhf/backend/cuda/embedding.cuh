@@ -9,14 +9,26 @@
 namespace rlhf {
 
 namespace cuda_detail {
+struct IdAt {
+  std::int64_t position = -1;  // -1: every id is inside
+  std::int32_t id = 0;
+};
+
+// The first id outside [0, V), skipping rows whose weight is 0 (a null weight skips none):
+// searched on the device, only the offending id comes back to the host.
+template <class W = float>
+IdAt first_id_outside(const cuda& be, In<std::int32_t, cuda> ids, std::int64_t V, const W* weight = nullptr) {
+  IdAt hit;
+  hit.position = portable::first_id_outside(on_stream(be), ids.data(), ids.numel(), V, weight);
+  check_launch("first_id_outside");
+  if (hit.position >= 0) cuda::copy_to_host(&hit.id, ids.data() + hit.position, sizeof hit.id);
+  return hit;
+}
+
 template <class Tab>
 void check_ids(const cuda& be, std::string_view op, In<std::int32_t, cuda> ids, const Tab& table) {
-  const std::int64_t n = portable::first_id_outside(on_stream(be), ids.data(), ids.numel(), table.size(0));
-  check_launch("check_ids");
-  if (n < 0) return;
-  std::int32_t id = 0;
-  cuda::copy_to_host(&id, ids.data() + n, sizeof id);
-  check::fail_id(op, id, n, table);
+  const IdAt hit = first_id_outside(be, ids, table.size(0));
+  if (hit.position >= 0) check::fail_id(op, hit.id, hit.position, table);
 }
 }  // namespace cuda_detail
 

@@ -3,24 +3,19 @@
 // entropy, the functors of backend/portable/rows.hpp on the backend's stream. Same signatures,
 // shape checks and error messages as the CPU kernels (backend/cpu/*.hpp). (nvcc only.)
 #include "rlhf/backend/cuda/elementwise.cuh"
+#include "rlhf/backend/cuda/embedding.cuh"
 #include "rlhf/backend/kernel_checks.hpp"
-#include "rlhf/backend/portable/embedding.hpp"
 #include "rlhf/backend/portable/rows.hpp"
 
 namespace rlhf {
 
 namespace cuda_detail {
-// Fails like the CPU kernels if a (weighted) target lies outside the vocabulary; the search runs
-// on the device, only the offending id comes back.
+// Fails like the CPU kernels if a target (of a row whose weight is not 0) is outside the vocabulary.
 template <class W>
 void check_targets(const cuda& be, std::string_view op, In<std::int32_t, cuda> targets, std::int64_t V,
                    const W* weight = nullptr) {
-  const std::int64_t n = portable::first_id_outside(on_stream(be), targets.data(), targets.numel(), V, weight);
-  check_launch("check_targets");
-  if (n < 0) return;
-  std::int32_t t = 0;
-  cuda::copy_to_host(&t, targets.data() + n, sizeof t);
-  check::fail_target(op, t, n, V);
+  const IdAt hit = first_id_outside(be, targets, V, weight);
+  if (hit.position >= 0) check::fail_target(op, hit.id, hit.position, V);
 }
 }  // namespace cuda_detail
 
@@ -71,11 +66,8 @@ template <class T>
 T cross_entropy_forward(const cuda& be, View<T, cuda> losses, View<T, cuda> lse, In<T, cuda> logits,
                         In<std::int32_t, cuda> targets, In<T, cuda> mask) {
   constexpr std::string_view op = "cross_entropy_forward";
-  check::vocab_rows(op, logits, targets);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "losses", losses, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
-  check::optional_shape(op, "mask", mask, Shape{N});
+  const check::VocabRows rows = check::cross_entropy_forward_args(op, losses, lse, logits, targets, mask);
+  const std::int64_t N = rows.N, V = rows.V;
   cuda_detail::check_targets(be, op, targets, V, mask.data());
   const T loss = portable::cross_entropy_forward(cuda_detail::on_stream(be), losses.data(), lse.data(), logits.data(),
                                                  targets.data(), mask.data(), N, V);
@@ -87,11 +79,8 @@ template <class T>
 void cross_entropy_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> logits, In<T, cuda> lse,
                             In<std::int32_t, cuda> targets, In<T, cuda> mask, T dloss) {
   constexpr std::string_view op = "cross_entropy_backward";
-  check::vocab_rows(op, logits, targets);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "lse", lse, Shape{N});
-  check::optional_shape(op, "mask", mask, Shape{N});
+  const check::VocabRows rows = check::cross_entropy_backward_args(op, dlogits, logits, lse, targets, mask);
+  const std::int64_t N = rows.N, V = rows.V;
   cuda_detail::check_targets(be, op, targets, V, mask.data());
   portable::cross_entropy_backward(cuda_detail::on_stream(be), dlogits.data(), logits.data(), lse.data(),
                                    targets.data(), mask.data(), N, V, dloss);
@@ -102,11 +91,8 @@ template <class T>
 void logprob_forward(const cuda& be, View<T, cuda> logp, View<T, cuda> lse, In<T, cuda> logits,
                      In<std::int32_t, cuda> targets, T temperature) {
   constexpr std::string_view op = "logprob_forward";
-  check::vocab_rows(op, logits, targets);
-  check::temperature(op, temperature);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "logp", logp, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::logprob_forward_args(op, logp, lse, logits, targets, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   cuda_detail::check_targets<T>(be, op, targets, V);
   portable::logprob_forward(cuda_detail::on_stream(be), logp.data(), lse.data(), logits.data(), targets.data(), N, V,
                             temperature);
@@ -117,12 +103,8 @@ template <class T>
 void logprob_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> dlogp, In<T, cuda> logits, In<T, cuda> lse,
                       In<std::int32_t, cuda> targets, T temperature) {
   constexpr std::string_view op = "logprob_backward";
-  check::vocab_rows(op, logits, targets);
-  check::temperature(op, temperature);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "dlogp", dlogp, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::logprob_backward_args(op, dlogits, dlogp, logits, lse, targets, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   cuda_detail::check_targets<T>(be, op, targets, V);
   portable::logprob_backward(cuda_detail::on_stream(be), dlogits.data(), dlogp.data(), logits.data(), lse.data(),
                              targets.data(), N, V, temperature);
@@ -132,11 +114,8 @@ void logprob_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> dlogp, 
 template <class T>
 void entropy_forward(const cuda& be, View<T, cuda> entropy, View<T, cuda> lse, In<T, cuda> logits, T temperature) {
   constexpr std::string_view op = "entropy_forward";
-  check::logit_rows(op, logits);
-  check::temperature(op, temperature);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "entropy", entropy, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
+  const check::VocabRows rows = check::entropy_forward_args(op, entropy, lse, logits, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   portable::entropy_forward(cuda_detail::on_stream(be), entropy.data(), lse.data(), logits.data(), N, V, temperature);
   cuda_detail::check_launch(op.data());
 }
@@ -145,13 +124,8 @@ template <class T>
 void entropy_backward(const cuda& be, View<T, cuda> dlogits, In<T, cuda> dentropy, In<T, cuda> logits,
                       In<T, cuda> lse, In<T, cuda> entropy, T temperature) {
   constexpr std::string_view op = "entropy_backward";
-  check::logit_rows(op, logits);
-  check::temperature(op, temperature);
-  check::same(op, "dlogits", dlogits, "logits", logits);
-  const std::int64_t N = logits.size(0), V = logits.size(1);
-  check::shape(op, "dentropy", dentropy, Shape{N});
-  check::shape(op, "lse", lse, Shape{N});
-  check::shape(op, "entropy", entropy, Shape{N});
+  const check::VocabRows rows = check::entropy_backward_args(op, dlogits, dentropy, logits, lse, entropy, temperature);
+  const std::int64_t N = rows.N, V = rows.V;
   portable::entropy_backward(cuda_detail::on_stream(be), dlogits.data(), dentropy.data(), logits.data(), lse.data(),
                              entropy.data(), N, V, temperature);
   cuda_detail::check_launch(op.data());

@@ -12,11 +12,8 @@ template <class T>
 void sample_tokens(const cuda& be, View<std::int32_t, cuda> tokens, View<T, cuda> logp, In<T, cuda> logits,
                    const SamplingParams& params, PhiloxStream rng, std::uint64_t offset) {
   constexpr std::string_view op = "sample_tokens";
-  params.validate();
-  check::logit_rows(op, logits);
-  const std::int64_t B = logits.size(0), V = logits.size(1);
-  check::shape(op, "tokens", tokens, Shape{B});
-  check::shape(op, "logp", logp, Shape{B});
+  const check::VocabRows rows = check::sample_args(op, tokens, logp, logits, params);
+  const std::int64_t B = rows.N, V = rows.V;
   Tensor<std::int64_t, cuda> order(Shape{portable::sampling_is_filtered(params) ? B * V : 0});
   portable::sample_tokens(cuda_detail::on_stream(be), tokens.data(), logp.data(), logits.data(), B, V, params, rng,
                           offset, order.data());
