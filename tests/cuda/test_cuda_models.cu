@@ -5,6 +5,8 @@
 // one SFT, one reward-model and one PPO step (losses and updated weights).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +82,22 @@ struct Batch {
     return Tensor<T, B>(Shape{3, 12}, std::span<const T>(v));
   }
 };
+
+// Weights after AdamW steps on each backend. Adam divides by √v, so a gradient that nearly
+// cancels (|g| within rounding of 0) can step either way on the two backends by up to lr per
+// step: every weight must agree within that, and all but one in a thousand within 1e-4.
+void check_weights_after_adam(const std::vector<float>& got, const std::vector<float>& want, double lr, int steps) {
+  REQUIRE(got.size() == want.size());
+  std::size_t loose = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double diff = std::abs(double(got[i]) - double(want[i]));
+    worst = std::max(worst, diff);
+    loose += diff > 1e-4 * std::max(1.0, std::abs(double(want[i])));
+  }
+  CHECK(worst <= 2 * lr * steps + 1e-4);
+  CHECK(loose * 1000 <= got.size());
+}
 
 fs::path temp_dir(const char* name) {
   const fs::path dir = fs::temp_directory_path() / (std::string("rlhf_cuda_") + name);
@@ -179,7 +197,7 @@ TEST_CASE("cuda SFT step: loss and updated weights equal the CPU backend's") {
     const auto a = want.step(), b = got.step();
     CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * a["train/loss"].get<double>());
   }
-  CHECK(compare::max_rel_error(host(model.parameters()), host(ref.parameters())) <= 1e-4);
+  check_weights_after_adam(host(model.parameters()), host(ref.parameters()), config.learning_rate, 2);
   CHECK(std::abs(got.evaluate().loss - want.evaluate().loss) <= 1e-4);
   fs::remove_all(dir);
 }
@@ -205,7 +223,7 @@ TEST_CASE("cuda reward-model step: loss and updated weights equal the CPU backen
   rlhf::train::RewardTrainer<float, gpu> got(model, data, split, config);
   const auto a = want.step(), b = got.step();
   CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * std::abs(a["train/loss"].get<double>()));
-  CHECK(compare::max_rel_error(host(model.gpt().parameters()), host(ref.gpt().parameters())) <= 1e-4);
+  check_weights_after_adam(host(model.gpt().parameters()), host(ref.gpt().parameters()), config.learning_rate, 1);
   fs::remove_all(dir);
 }
 
@@ -245,8 +263,9 @@ TEST_CASE("cuda PPO step: rollout and updated policy and value model equal the C
     CAPTURE(key);
     CHECK(std::abs(b[key].get<double>() - a[key].get<double>()) <= 1e-4 * std::max(1.0, std::abs(a[key].get<double>())));
   }
-  CHECK(compare::max_rel_error(host(policy_g.parameters()), host(policy_c.parameters())) <= 1e-4);
-  CHECK(compare::max_rel_error(host(value_g.gpt().parameters()), host(value_c.gpt().parameters())) <= 1e-4);
+  // 2 epochs × 2 minibatches of AdamW steps.
+  check_weights_after_adam(host(policy_g.parameters()), host(policy_c.parameters()), config.learning_rate, 4);
+  check_weights_after_adam(host(value_g.gpt().parameters()), host(value_c.gpt().parameters()), config.learning_rate, 4);
 }
 
 }  // namespace test_cuda_models
