@@ -3,7 +3,7 @@
 // AdamW) at batch 8 and 16 × 1024 tokens in fp32; KV-cached generation of GPT-2 124M at batch
 // 1, 16 and 64; one PPO iteration at the pipeline's default shapes (bench/ppo_setup.hpp).
 //
-// Counters: tokens/s; for training FLOP/s of the step's matmuls (as bench_gpt.cpp counts them)
+// Counters: tokens/s; for training FLOP/s of the step's matmuls (bench/model_flops.hpp)
 // and, when RLHF_PEAK_TFLOPS gives the device's peak for the precision in use, MFU = FLOP/s /
 // peak. Without a GPU the program says so and exits 77.
 #include <benchmark/benchmark.h>
@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench_main.hpp"
+#include "model_flops.hpp"
 #include "ppo_setup.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/rlhf.hpp"
@@ -49,15 +51,6 @@ class EventTimer {
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
 };
 
-// Matmul FLOPs of one training step (forward + backward = 3 × forward), as bench_gpt.cpp.
-double train_flops(const GPTConfig& c, std::int64_t B, std::int64_t T) {
-  const double tokens = double(B * T), C = double(c.n_embd);
-  const double per_token_layer = 2 * (C * 3 * C + C * C + 2 * C * 4 * C);
-  const double attention = 2.0 * 2 * double(B) * double(T) * double(T) * C / 2;
-  const double head = 2 * C * double(c.vocab_size) * tokens;
-  return 3 * (tokens * per_token_layer * double(c.n_layer) + attention * double(c.n_layer) + head);
-}
-
 Tensor<std::int32_t, gpu> random_ids(std::int64_t B, std::int64_t T, std::int64_t vocab, std::uint64_t seed) {
   std::vector<std::int32_t> v(static_cast<std::size_t>(B * T));
   const rlhf::PhiloxStream rng{seed, 0};
@@ -83,7 +76,7 @@ void BM_cuda_train_step_124m(benchmark::State& state) {
     opt.step(model.parameters().view(), model.gradients(), 1e-4);
     state.SetIterationTime(timer.stop());
   }
-  const double flops = train_flops(config, B, T);
+  const double flops = rlhf_bench::train_flops(config, B, T);
   state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
   if (const char* peak = std::getenv("RLHF_PEAK_TFLOPS"))
@@ -137,9 +130,5 @@ int main(int argc, char** argv) {
     std::printf("bench_cuda: no CUDA device or driver on this machine\n");
     return 77;
   }
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return rlhf_bench::run_registered_benchmarks(argc, argv);
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "model_flops.hpp"
 #include "rlhf/rlhf.hpp"
 
 namespace {
@@ -22,15 +23,6 @@ using rlhf::nn::GPTConfig;
 
 GPTConfig tiny() { return {256, 128, 128, 4, 4, 1e-5, 0.02}; }
 GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
-
-// Matmul FLOPs of one training step (forward + backward = 3 × forward).
-double train_flops(const GPTConfig& c, std::int64_t B, std::int64_t T) {
-  const double tokens = double(B * T), C = double(c.n_embd);
-  const double per_token_layer = 2 * (C * 3 * C + C * C + 2 * C * 4 * C);  // qkv, proj, fc, fc_proj
-  const double attention = 2.0 * 2 * double(B) * double(T) * double(T) * C / 2;  // QKᵀ and PV, causal half
-  const double head = 2 * C * double(c.vocab_size) * tokens;
-  return 3 * (tokens * per_token_layer * double(c.n_layer) + attention * double(c.n_layer) + head);
-}
 
 void train_step(benchmark::State& state, GPTConfig config, std::int64_t B, std::int64_t T) {
   GPT<float, cpu> model(config);
@@ -51,7 +43,8 @@ void train_step(benchmark::State& state, GPTConfig config, std::int64_t B, std::
     opt.step(model.parameters().view(), model.gradients(), 1e-4);
   }
   state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["FLOP/s"] = benchmark::Counter(train_flops(config, B, T), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["FLOP/s"] =
+      benchmark::Counter(rlhf_bench::train_flops(config, B, T), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_train_step_tiny(benchmark::State& state) { train_step(state, tiny(), 16, 128); }

@@ -40,14 +40,7 @@ rlhf::nn::GPTConfig byte_model() {
   return c;
 }
 
-template <class T>
-std::vector<T> host(const Tensor<T, gpu>& t) {
-  return t.to_vector();
-}
-template <class T>
-std::vector<T> host(const Tensor<T, cpu>& t) {
-  return t.to_vector();
-}
+// A device view's values on the host (tensors have to_vector()).
 template <class T>
 std::vector<T> host(rlhf::View<const T, gpu> v) {
   std::vector<T> out(static_cast<std::size_t>(v.numel()));
@@ -130,7 +123,7 @@ TEST_CASE("cuda GPT: logits, LM loss and every gradient equal the CPU backend's"
   CHECK(compare::max_rel_error(std::vector<float>{loss_g}, std::vector<float>{loss_c}) <= 1e-5);
   ref.backward_lm_loss();
   model.backward_lm_loss();
-  CHECK(compare::max_rel_error(host(model.gradients()), host(ref.gradients())) <= 1e-4);
+  CHECK(compare::max_rel_error(model.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
 
   // Log-probs and entropies at τ = 0.7, and their gradients.
   Tensor<float, cpu> logp_c(Shape{3, 12}), ent_c(Shape{3, 12});
@@ -144,12 +137,12 @@ TEST_CASE("cuda GPT: logits, LM loss and every gradient equal the CPU backend's"
   model.forward(ids_g.cview(), pos_g.cview(), km_g.cview());
   ref.logprobs(logp_c.view(), ch_c.cview(), 0.7f, ent_c.view());
   model.logprobs(logp_g.view(), ch_g.cview(), 0.7f, ent_g.view());
-  CHECK(compare::max_rel_error(host(logp_g), host(logp_c)) <= 1e-5);
-  CHECK(compare::max_rel_error(host(ent_g), host(ent_c)) <= 1e-5);
+  CHECK(compare::max_rel_error(logp_g.to_vector(), logp_c.to_vector()) <= 1e-5);
+  CHECK(compare::max_rel_error(ent_g.to_vector(), ent_c.to_vector()) <= 1e-5);
   const std::vector<float> dl = compare::normal<float>(5, 1.0, 36), de = compare::normal<float>(6, 1.0, 36);
   ref.backward_logprobs(Batch::tensor<cpu>(dl).cview(), Batch::tensor<cpu>(de).cview());
   model.backward_logprobs(Batch::tensor<gpu>(dl).cview(), Batch::tensor<gpu>(de).cview());
-  CHECK(compare::max_rel_error(host(model.gradients()), host(ref.gradients())) <= 1e-4);
+  CHECK(compare::max_rel_error(model.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
 }
 
 TEST_CASE("cuda generation: the CPU backend's tokens for the same seed, greedy and sampled") {
@@ -197,7 +190,7 @@ TEST_CASE("cuda SFT step: loss and updated weights equal the CPU backend's") {
     const auto a = want.step(), b = got.step();
     CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * a["train/loss"].get<double>());
   }
-  check_weights_after_adam(host(model.parameters()), host(ref.parameters()), config.learning_rate, 2);
+  check_weights_after_adam(model.parameters().to_vector(), ref.parameters().to_vector(), config.learning_rate, 2);
   CHECK(std::abs(got.evaluate().loss - want.evaluate().loss) <= 1e-4);
   fs::remove_all(dir);
 }
@@ -223,7 +216,7 @@ TEST_CASE("cuda reward-model step: loss and updated weights equal the CPU backen
   rlhf::train::RewardTrainer<float, gpu> got(model, data, split, config);
   const auto a = want.step(), b = got.step();
   CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * std::abs(a["train/loss"].get<double>()));
-  check_weights_after_adam(host(model.gpt().parameters()), host(ref.gpt().parameters()), config.learning_rate, 1);
+  check_weights_after_adam(model.gpt().parameters().to_vector(), ref.gpt().parameters().to_vector(), config.learning_rate, 1);
   fs::remove_all(dir);
 }
 
@@ -264,8 +257,8 @@ TEST_CASE("cuda PPO step: rollout and updated policy and value model equal the C
     CHECK(std::abs(b[key].get<double>() - a[key].get<double>()) <= 1e-4 * std::max(1.0, std::abs(a[key].get<double>())));
   }
   // 2 epochs × 2 minibatches of AdamW steps.
-  check_weights_after_adam(host(policy_g.parameters()), host(policy_c.parameters()), config.learning_rate, 4);
-  check_weights_after_adam(host(value_g.gpt().parameters()), host(value_c.gpt().parameters()), config.learning_rate, 4);
+  check_weights_after_adam(policy_g.parameters().to_vector(), policy_c.parameters().to_vector(), config.learning_rate, 4);
+  check_weights_after_adam(value_g.gpt().parameters().to_vector(), value_c.gpt().parameters().to_vector(), config.learning_rate, 4);
 }
 
 }  // namespace test_cuda_models
