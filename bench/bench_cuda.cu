@@ -1,15 +1,18 @@
 // GPU benchmarks of the CUDA backend, timed by CUDA events around each iteration (Google
 // Benchmark's manual time): a GPT-2 124M training step (forward, backward, gradient clipping,
-// AdamW) at batch 8 and 16 × 1024 tokens in fp32; KV-cached generation of GPT-2 124M at batch
-// 1, 16 and 64; one PPO iteration at the pipeline's default shapes (bench/ppo_setup.hpp).
+// AdamW) at batch 8 and 16 × 1024 tokens with fp32, tf32 and bf16 matmuls; KV-cached generation
+// of GPT-2 124M at batch 1, 16 and 64; one PPO iteration at the pipeline's default shapes
+// (bench/ppo_setup.hpp).
 //
 // Counters: tokens/s; for training FLOP/s of the step's matmuls (bench/model_flops.hpp)
-// and, when RLHF_PEAK_TFLOPS gives the device's peak for the precision in use, MFU = FLOP/s /
-// peak. Without a GPU the program says so and exits 77.
+// and, when the environment gives the device's peak for the precision (peak_tflops), MFU =
+// FLOP/s / peak. Without a GPU the program says so and exits 77.
 #include <benchmark/benchmark.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "bench_main.hpp"
@@ -58,10 +61,25 @@ Tensor<std::int32_t, gpu> random_ids(std::int64_t B, std::int64_t T, std::int64_
   return Tensor<std::int32_t, gpu>(rlhf::Shape{B, T}, std::span<const std::int32_t>(v));
 }
 
+// The device's peak TFLOP/s for a precision: RLHF_PEAK_TFLOPS_FP32, _TF32 or _BF16 (dense, no
+// sparsity; an H100 SXM's are 67, 495 and 989), else RLHF_PEAK_TFLOPS; 0 when neither is set.
+double peak_tflops(const std::string& precision) {
+  std::string var = "RLHF_PEAK_TFLOPS_" + precision;
+  for (char& c : var) c = char(std::toupper(static_cast<unsigned char>(c)));
+  if (const char* v = std::getenv(var.c_str())) return std::atof(v);
+  if (const char* v = std::getenv("RLHF_PEAK_TFLOPS")) return std::atof(v);
+  return 0;
+}
+
+// Args: batch B (× 1024 tokens) and the matmul precision (0 fp32, 1 tf32, 2 bf16: weights,
+// gradients and AdamW in fp32 throughout, backend/precision.hpp).
 void BM_cuda_train_step_124m(benchmark::State& state) {
   const std::int64_t B = state.range(0), T = 1024;
+  const auto precision = static_cast<rlhf::MatmulPrecision>(state.range(1));
+  const std::string name{rlhf::name_of(precision)};
+  state.SetLabel(name);
   const GPTConfig config = gpt2_124m();
-  GPT<float, gpu> model(config);
+  GPT<float, gpu> model(config, gpu{nullptr, precision});
   model.init_weights(1);
   rlhf::optim::AdamW<float, gpu> opt(model.layout(), {0.9, 0.95, 1e-8, 0.1});
   const auto ids = random_ids(B, T, config.vocab_size, 7), targets = random_ids(B, T, config.vocab_size, 8);
@@ -72,15 +90,15 @@ void BM_cuda_train_step_124m(benchmark::State& state) {
     model.forward(ids.cview());
     benchmark::DoNotOptimize(model.lm_loss(targets.cview()));
     model.backward_lm_loss();
-    rlhf::optim::clip_grad_norm(gpu{}, model.gradients().view(), 1.0);
+    rlhf::optim::clip_grad_norm(model.backend(), model.gradients().view(), 1.0);
     opt.step(model.parameters().view(), model.gradients(), 1e-4);
     state.SetIterationTime(timer.stop());
   }
   const double flops = rlhf_bench::train_flops(config, B, T);
   state.counters["tokens/s"] = benchmark::Counter(double(B * T), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["FLOP/s"] = benchmark::Counter(flops, benchmark::Counter::kIsIterationInvariantRate);
-  if (const char* peak = std::getenv("RLHF_PEAK_TFLOPS"))
-    state.counters["MFU"] = benchmark::Counter(flops / (std::atof(peak) * 1e12), benchmark::Counter::kIsIterationInvariantRate);
+  if (const double peak = peak_tflops(name); peak > 0)
+    state.counters["MFU"] = benchmark::Counter(flops / (peak * 1e12), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Batch B, a 16-token prompt, 128 new tokens sampled at temperature 1 with the KV cache.
@@ -121,7 +139,11 @@ void BM_cuda_ppo_iteration(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_cuda_train_step_124m)->Arg(8)->Arg(16)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_cuda_train_step_124m)
+    ->ArgNames({"B", "precision"})
+    ->ArgsProduct({{8, 16}, {int(rlhf::MatmulPrecision::fp32), int(rlhf::MatmulPrecision::tf32), int(rlhf::MatmulPrecision::bf16)}})
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime();
 BENCHMARK(BM_cuda_generate_124m)->Arg(1)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseManualTime();
 BENCHMARK(BM_cuda_ppo_iteration)->Unit(benchmark::kMillisecond)->UseManualTime();
 

@@ -1,12 +1,15 @@
 // The CUDA backend's matmul (backend/cuda/matmul.cuh, cuBLAS) against products summed in double
 // on the host, in both weight layouts, with and without a bias, float and double: forward, and
 // backward accumulating into non-zero gradients; a rank-3 input; the CPU kernel's shape errors.
+// In bf16 and tf32 precision, against the CPU backend's emulation of the same rounding.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "../portable/compare.hpp"
+#include "rlhf/backend/cpu.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -88,6 +91,40 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
     CHECK(compare::max_rel_error(da.to_vector(), want_da) <= product_tolerance<T>());
     CHECK(compare::max_rel_error(dw.to_vector(), want_dw) <= product_tolerance<T>());
     CHECK(compare::max_rel_error(db.to_vector(), want_db) <= product_tolerance<T>());
+  }
+}
+
+// bf16: operands rounded to bfloat16 on both backends, and the products of two bfloat16 values are
+// exact in fp32, so only the order of the fp32 sums differs: fp32's tolerance. tf32: cuBLAS does
+// not document how its tensor cores round to TF32, so the CPU's round-to-nearest-even copy is
+// matched within √K · 2^-10, what K products each off by TF32's ulp at random signs add up to
+// (a wrong layout or operand is off by O(1)).
+TEST_CASE("cuda matmul in bf16 and tf32 against the CPU backend's rounding, forward and backward") {
+  for (const rlhf::MatmulPrecision p : {rlhf::MatmulPrecision::bf16, rlhf::MatmulPrecision::tf32}) {
+    for (const WeightLayout layout : {WeightLayout::in_out, WeightLayout::out_in}) {
+      CAPTURE(rlhf::name_of(p));
+      CAPTURE(rlhf::to_string(layout));
+      const double tolerance = p == rlhf::MatmulPrecision::bf16 ? 1e-5 : std::sqrt(double(K)) * std::ldexp(1.0, -10);
+      const Shape ws = layout == WeightLayout::in_out ? Shape{K, N} : Shape{N, K};
+      const std::vector<float> a = compare::normal<float>(11, 1.0, M * K), w = compare::normal<float>(12, 1.0, K * N),
+                               bias = compare::normal<float>(13, 1.0, N), dout = compare::normal<float>(14, 1.0, M * N);
+      auto run = [&]<class B>(B be) {
+        const Tensor<float, B> ad = compare::tensor<B>(Shape{M, K}, a), wd = compare::tensor<B>(ws, w),
+                               bd = compare::tensor<B>(Shape{N}, bias), gd = compare::tensor<B>(Shape{M, N}, dout);
+        Tensor<float, B> out(Shape{M, N}), da(Shape{M, K}), dw(ws), db(Shape{N});
+        be.fill_zero(da.data(), sizeof(float) * std::size_t(M * K));
+        be.fill_zero(dw.data(), sizeof(float) * std::size_t(K * N));
+        be.fill_zero(db.data(), sizeof(float) * std::size_t(N));
+        rlhf::matmul_forward(be, out.view(), ad.cview(), wd.cview(), bd.cview(), layout);
+        rlhf::matmul_backward(be, da.view(), dw.view(), db.view(), gd.cview(), ad.cview(), wd.cview(), layout);
+        return std::vector<std::vector<float>>{out.to_vector(), da.to_vector(), dw.to_vector(), db.to_vector()};
+      };
+      const auto got = run(gpu{nullptr, p}), want = run(rlhf::cpu{p});
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        CAPTURE(i);  // out, da, dw, dbias
+        CHECK(compare::max_rel_error(got[i], want[i]) <= tolerance);
+      }
+    }
   }
 }
 

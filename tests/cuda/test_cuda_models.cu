@@ -2,7 +2,9 @@
 // for rlhf::cuda from the same headers as for the CPU, and checked against the CPU backend from
 // the same weights (fp32): the whole GPT's logits, LM loss and every gradient, log-probs and
 // entropies with their gradients; greedy and sampled generation token for token given the seed;
-// one SFT, one reward-model and one PPO step (losses and updated weights).
+// one SFT, one reward-model and one PPO step (losses and updated weights). In bf16 precision, the
+// GPU's tensor-core model against the CPU backend's emulation of the same rounding, and its loss
+// against fp32's.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -143,6 +145,35 @@ TEST_CASE("cuda GPT: logits, LM loss and every gradient equal the CPU backend's"
   ref.backward_logprobs(Batch::tensor<cpu>(dl).cview(), Batch::tensor<cpu>(de).cview());
   model.backward_logprobs(Batch::tensor<gpu>(dl).cview(), Batch::tensor<gpu>(de).cview());
   CHECK(compare::max_rel_error(model.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
+}
+
+// Both backends round the same operands to bfloat16 and sum exact products in fp32: fp32's
+// tolerances hold between them, and the loss stays within a few bfloat16 roundoffs (2^-8) of fp32.
+TEST_CASE("cuda GPT in bf16: logits, loss and gradients equal the CPU backend's bf16, and the loss is near fp32's") {
+  const rlhf::MatmulPrecision bf16 = rlhf::MatmulPrecision::bf16;
+  GPT<float, cpu> ref(byte_model(), cpu{bf16});
+  ref.init_weights(3);
+  GPT<float, gpu> model(byte_model(), gpu{nullptr, bf16}), fp32(byte_model());
+  copy_weights(ref, model);
+  copy_weights(ref, fp32);
+  const Batch b;
+  const auto ids_c = Batch::tensor<cpu>(b.ids), tgt_c = Batch::tensor<cpu>(b.targets);
+  const auto ids_g = Batch::tensor<gpu>(b.ids), tgt_g = Batch::tensor<gpu>(b.targets);
+  ref.zero_grad();
+  model.zero_grad();
+  const auto logits_c = ref.forward(ids_c.cview());
+  const auto logits_g = model.forward(ids_g.cview());
+  CHECK(compare::max_rel_error(host(logits_g), std::vector<float>(logits_c.data(), logits_c.data() + logits_c.numel())) <=
+        1e-5);
+  const float loss_c = ref.lm_loss(tgt_c.cview()), loss_g = model.lm_loss(tgt_g.cview());
+  CHECK(compare::max_rel_error(std::vector<float>{loss_g}, std::vector<float>{loss_c}) <= 1e-5);
+  ref.backward_lm_loss();
+  model.backward_lm_loss();
+  CHECK(compare::max_rel_error(model.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
+  fp32.forward(ids_g.cview());
+  const float loss_fp32 = fp32.lm_loss(tgt_g.cview());
+  CHECK(loss_g != loss_fp32);
+  CHECK(std::abs(loss_g - loss_fp32) <= 4 * std::ldexp(1.0, -8) * std::abs(loss_fp32));
 }
 
 TEST_CASE("cuda generation: the CPU backend's tokens for the same seed, greedy and sampled") {

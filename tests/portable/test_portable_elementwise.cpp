@@ -2,7 +2,7 @@
 // OpenMP system against the CPU backend's kernels of the same name, float and double: GELU
 // forward and backward (accumulating), the residual connection, three AdamW steps; and GELU's
 // backward against finite differences of its forward, in double; and the Philox fills, which must
-// give the CPU backend's numbers bit for bit.
+// give the CPU backend's numbers bit for bit; the bfloat16 conversion of bf16 matmul operands.
 #include <doctest/doctest.h>
 
 #include <thrust/execution_policy.h>
@@ -10,11 +10,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "rlhf/backend/cpu.hpp"
 #include "rlhf/backend/portable/elementwise.hpp"
 #include "rlhf/backend/portable/random.hpp"
+#include "rlhf/backend/portable/round.hpp"
+#include "rlhf/io/half_float.hpp"
 #include "compare.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/tensor.hpp"
@@ -106,4 +110,23 @@ TEST_CASE_TEMPLATE("portable Philox fills give the CPU backend's numbers exactly
   CHECK(normal_out == ref_normal.to_vector());
   CHECK(uniform_out == ref_uniform.to_vector());
   CHECK(const_out == ref_const.to_vector());
+}
+
+// The CUDA backend's bf16 matmul operands: the bit patterns the CPU backend's rounding gives,
+// widened back exactly (io/half_float.hpp), for normal draws, ties, huge values, infinities and NaN.
+TEST_CASE("portable bfloat16 conversion gives the CPU backend's rounding bit for bit") {
+  std::vector<float> x = compare::normal<float>(21, 100.0, n);
+  x[0] = 1.0f + std::ldexp(1.0f, -8);  // a tie, rounding down to even
+  x[1] = std::numeric_limits<float>::max();
+  x[2] = -std::numeric_limits<float>::infinity();
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::uint16_t> bits(static_cast<std::size_t>(n));
+  rlhf::portable::to_bfloat16_bits(thrust::device, bits.data(), x.data(), n);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float widened = rlhf::io::bfloat16_to_float(bits[i]), want = rlhf::round_to_bfloat16(x[i]);
+    if (std::isnan(want)) CHECK(std::isnan(widened));
+    else if (widened != want) FAIL_CHECK("element " << i << ": " << x[i] << " gave " << widened << ", not " << want);
+  }
+  CHECK(bits[0] == 0x3F80);
+  CHECK(bits[1] == 0x7F80);  // +infinity
 }

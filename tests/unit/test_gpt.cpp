@@ -138,4 +138,56 @@ TEST_CASE("GPT: errors name the op and the offending input") {
   CHECK_THROWS_WITH_AS((GPT<float, cpu>{bad}), "GPTConfig: n_head = 3 does not divide n_embd = 8", rlhf::error);
 }
 
+// Mixed precision: a model built on cpu{.precision = bf16} rounds every matmul's operands to
+// bfloat16 (unit roundoff u = 2^-8) and accumulates in fp32, with fp32 weights, gradients and
+// AdamW state. Its loss and gradients stay within a few u of fp32's, and training with it
+// follows the fp32 run. (The CUDA tests compare the GPU's bf16 against this same CPU model.)
+TEST_CASE("GPT in bf16: loss, gradients and AdamW steps stay within bf16 tolerance of fp32") {
+  GPTConfig c = tiny_config();
+  c.n_embd = 32;
+  c.vocab_size = 40;
+  GPT<float, cpu> fp32(c);
+  GPT<float, cpu> bf16(c, cpu{rlhf::MatmulPrecision::bf16});
+  fp32.init_weights(3);
+  bf16.init_weights(3);
+  Tensor<std::int32_t, cpu> ids({4, 8}), targets({4, 8});
+  for (std::int64_t i = 0; i < 32; ++i) {
+    ids.data()[i] = static_cast<std::int32_t>((7 * i + 3) % 40);
+    targets.data()[i] = static_cast<std::int32_t>((5 * i + 1) % 40);
+  }
+  auto loss_and_grads = [&](GPT<float, cpu>& m) {
+    m.zero_grad();
+    m.forward(ids);
+    const float loss = m.lm_loss(targets);
+    m.backward_lm_loss();
+    return loss;
+  };
+  const double u = std::ldexp(1.0, -8);
+  const float l32 = loss_and_grads(fp32), l16 = loss_and_grads(bf16);
+  MESSAGE("fp32 loss ", l32, ", bf16 loss ", l16);
+  CHECK(l16 != l32);  // the rounding happened
+  CHECK(std::abs(l16 - l32) <= 4 * u * std::abs(l32));
+  double diff = 0, norm = 0;
+  for (std::int64_t i = 0; i < fp32.gradients().numel(); ++i) {
+    const double g = fp32.gradients().data()[i];
+    diff += std::pow(bf16.gradients().data()[i] - g, 2);
+    norm += g * g;
+  }
+  MESSAGE("gradient relative error ", std::sqrt(diff / norm));
+  CHECK(std::sqrt(diff / norm) <= 8 * u);
+
+  // 30 AdamW steps at a learning rate that moves the loss: the curves stay together.
+  rlhf::optim::AdamW<float, cpu> opt32(fp32.layout(), {}), opt16(bf16.layout(), {}, bf16.backend());
+  float first = l32, last32 = 0, last16 = 0;
+  for (int step = 0; step < 30; ++step) {
+    last32 = loss_and_grads(fp32);
+    last16 = loss_and_grads(bf16);
+    CHECK(std::abs(last16 - last32) <= 0.02 * std::abs(last32));
+    opt32.step(fp32.parameters().view(), fp32.gradients(), 3e-3);
+    opt16.step(bf16.parameters().view(), bf16.gradients(), 3e-3);
+  }
+  MESSAGE("after 30 steps: fp32 ", last32, ", bf16 ", last16, " (from ", first, ")");
+  CHECK(last32 < 0.5 * first);
+}
+
 }  // namespace test_gpt

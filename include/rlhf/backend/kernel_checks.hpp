@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
+#include "rlhf/backend/precision.hpp"
 #include "rlhf/core/check.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/core/weight_layout.hpp"
@@ -113,6 +115,14 @@ void matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, st
          ") have different inner dimensions ", k, " and ", wk);
   if (out.rank() != a.rank() || out.size(out.rank() - 1) != n || out.numel() / (n ? n : 1) != a.numel() / (k ? k : 1))
     fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n, " columns");
+}
+
+// Reduced precision rounds float operands; double products (the gradient checks) have no such form.
+template <class T>
+void matmul_precision(std::string_view op, MatmulPrecision p) {
+  if constexpr (!std::is_same_v<T, float>)
+    if (p != MatmulPrecision::fp32)
+      fail(op, ": ", name_of(p), " precision needs float tensors; this product is in ", sizeof(T) * 8, "-bit floats");
 }
 
 // ---- Whole argument lists of the ops over the vocabulary, as every backend checks them --------

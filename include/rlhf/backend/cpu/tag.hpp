@@ -1,11 +1,13 @@
 #pragma once
 // rlhf::cpu: host memory, 64-byte aligned (one cache line, a full AVX-512 register), kernels on
-// Eigen and OpenMP.
+// Eigen and OpenMP. The object carries the precision of its matrix products (backend/precision.hpp:
+// fp32 unless asked; tf32 and bf16 are emulated here, for checking a run's numerics).
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include "rlhf/backend/backend.hpp"
+#include "rlhf/backend/precision.hpp"
 
 namespace rlhf {
 
@@ -13,6 +15,8 @@ struct cpu {
   static constexpr std::string_view name = "cpu";
   static constexpr bool host_accessible = true;
   static constexpr std::size_t alignment = 64;
+
+  MatmulPrecision precision = MatmulPrecision::fp32;
 
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;

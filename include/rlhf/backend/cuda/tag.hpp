@@ -1,6 +1,7 @@
 #pragma once
 // rlhf::cuda: device memory on an NVIDIA GPU. The backend object carries the CUDA stream its
-// work runs on; allocation and whole-buffer copies are static, like every backend's.
+// work runs on and the precision of its matrix products (backend/precision.hpp); allocation and
+// whole-buffer copies are static, like every backend's.
 // Every CUDA runtime failure throws rlhf::error naming the call and the status.
 #include <cuda_runtime_api.h>
 
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "rlhf/backend/backend.hpp"
+#include "rlhf/backend/precision.hpp"
 #include "rlhf/core/error.hpp"
 
 namespace rlhf {
@@ -25,6 +27,7 @@ struct cuda {
   static constexpr bool host_accessible = false;
 
   cudaStream_t stream = nullptr;  // the legacy default stream unless the user gives one
+  MatmulPrecision precision = MatmulPrecision::fp32;
 
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
