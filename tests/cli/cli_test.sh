@@ -206,6 +206,41 @@ no_dir bad_ppo3
 fails ppo_estimator 'unknown KL estimator "k2"' "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out bad_ppo4 --kl-estimator k2
 no_dir bad_ppo4
 
+# ---- Backend and precision. bf16 on the CPU rounds every matmul's operands (emulated): its greedy
+# log-probs are near fp32's but not equal. --backend cuda runs on a GPU when this build has the
+# CUDA backend and the machine one; otherwise it fails up front, writing nothing.
+ok logprobs_bf16 "$RLHF" --precision bf16 logprobs --model m1 --data score.jsonl
+ok logprobs_bf16_after "$RLHF" logprobs --model m1 --data score.jsonl --precision bf16
+cmp -s logprobs_bf16.out logprobs_bf16_after.out || bad "--precision before and after the subcommand differ"
+"$PY" -c '
+import json
+a = [json.loads(l) for l in open("logprobs.out")]
+b = [json.loads(l) for l in open("logprobs_bf16.out")]
+d = max(abs(x - y) for r, s in zip(a, b) for x, y in zip(r["logprobs"], s["logprobs"]))
+assert 0 < d < 0.05, d
+' || bad "logprobs --precision bf16: not within bf16 rounding of fp32"
+ok sft_bf16 "$RLHF" sft --model m0 --data sft.jsonl --out m_bf16 --steps 4 --batch-size 8 --precision bf16 --seed 2
+jsonl m_bf16/metrics.jsonl 2 'r["step"] in (1, 4) and r["train/loss"] < 6'
+"$RLHF" --precision fp16 logprobs --model m1 --data score.jsonl >/dev/null 2>&1; rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error (--precision fp16): exit $rc"
+if [ "${RLHF_CLI_CUDA_BUILT:-0}" = 1 ] && command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
+  ok logprobs_cuda "$RLHF" --backend cuda logprobs --model m1 --data score.jsonl
+  "$PY" -c '
+import json
+a = [json.loads(l) for l in open("logprobs.out")]
+b = [json.loads(l) for l in open("logprobs_cuda.out")]
+assert max(abs(x - y) for r, s in zip(a, b) for x, y in zip(r["logprobs"], s["logprobs"])) < 1e-4
+' || bad "logprobs --backend cuda: differs from the CPU"
+elif [ "${RLHF_CLI_CUDA_BUILT:-0}" = 1 ]; then
+  fails sft_cuda_no_gpu "--backend cuda: no CUDA device or driver on this machine" \
+    "$RLHF" --backend cuda sft --model m0 --data sft.jsonl --out bad_cuda --steps 2
+  no_dir bad_cuda
+else
+  fails sft_cuda_not_built "this rlhf was built without the CUDA backend" \
+    "$RLHF" --backend cuda sft --model m0 --data sft.jsonl --out bad_cuda --steps 2
+  no_dir bad_cuda
+fi
+
 # ---- A GPT-2 BPE model: the tokenizer files travel with the checkpoint.
 if [ -n "$GPT2" ] && [ -f "$GPT2/vocab.json" ]; then
   echo '{"vocab_size": 50257, "n_positions": 32, "n_embd": 16, "n_layer": 1, "n_head": 2}' >bpe_config.json

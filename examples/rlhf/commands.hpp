@@ -1,0 +1,390 @@
+#pragma once
+// The rlhf subcommands that run models, written once for every backend: on_cpu.cpp instantiates
+// them for rlhf::cpu and, in a build with CUDA, on_cuda.cu for rlhf::cuda. Models load straight
+// into the backend's memory; data, tokens and outputs stay on the host.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common.hpp"
+#include "rlhf/data/jsonl.hpp"
+#include "rlhf/data/preference_dataset.hpp"
+#include "rlhf/data/sft_dataset.hpp"
+#include "rlhf/generate/generate.hpp"
+#include "rlhf/io/checkpoint.hpp"
+#include "rlhf/io/reward_checkpoint.hpp"
+#include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/pipeline.hpp"
+#include "rlhf/train/ppo.hpp"
+#include "rlhf/train/reward.hpp"
+#include "rlhf/train/sft.hpp"
+
+namespace rlhf_cli {
+
+using rlhf::fail;
+
+template <rlhf::Backend B>
+struct Loaded {
+  std::unique_ptr<rlhf::nn::GPT<T, B>> model;
+  AnyTokenizer tokenizer;
+};
+
+template <rlhf::Backend B>
+Loaded<B> load_model(const fs::path& dir, const B& be) {
+  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  Loaded<B> l{rlhf::io::load_gpt<T>(dir, be), {}};
+  l.tokenizer = AnyTokenizer::of_model(dir, l.model->config().vocab_size);
+  return l;
+}
+
+// With --resume, continues the run saved in `out` (which must exist); without, refuses to
+// overwrite one. `position()` is where the resumed run stands, for the message.
+template <class Trainer, class Position>
+void resume_or_start(Trainer& trainer, const fs::path& out, bool resume, const char* unit, Position position) {
+  const fs::path state = out / "trainer_state.json";
+  if (resume) {
+    if (!fs::exists(state)) fail(state.string(), ": no such file (nothing to --resume)");
+    trainer.resume(out);
+    std::printf("resumed from %s at %s %lld\n", out.string().c_str(), unit, (long long)position());
+  } else if (fs::exists(state)) {
+    fail(out.string(), ": already holds a training run (trainer_state.json); use --resume to continue it");
+  }
+}
+
+template <rlhf::Backend B>
+int run_sft(SftArgs a, const B& be) {
+  require_file(a.data);
+  Loaded<B> l = load_model(a.model, be);
+  const std::int64_t context = l.model->config().n_positions;
+  if (a.max_length == 0) a.max_length = context;
+  if (a.max_length < 2 || a.max_length > context)
+    fail("--max-length ", a.max_length, " must lie in [2, ", context, "] (the model's context)");
+  const rlhf::data::SftDataset dataset = rlhf::data::load_sft_jsonl(a.data, l.tokenizer, a.max_length);
+  std::printf("%s: %s\n", a.data.c_str(), dataset.summary().c_str());
+  const rlhf::data::DataSplit split = rlhf::data::split_train_validation(
+      dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
+  std::printf("%zu training, %zu validation examples\n", split.train.size(), split.validation.size());
+  rlhf::train::SFTTrainer<T, B> trainer(*l.model, dataset, split, a.cfg);
+  const fs::path out = a.out;
+  resume_or_start(trainer, out, a.resume, "step", [&] { return trainer.step_count(); });
+  if (trainer.step_count() >= a.cfg.max_steps) {
+    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(),
+                (long long)a.cfg.max_steps);
+    return 0;
+  }
+  // Created only now that model, data and state are known good: a failing run leaves no output.
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::io::SaveOptions options = l.tokenizer.save_options();
+  const rlhf::train::SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
+    trainer.save(out, options);
+    std::printf("saved %s at step %lld\n", out.string().c_str(), (long long)step);
+    std::fflush(stdout);
+  });
+  if (last.tokens > 0)
+    std::printf("final validation loss %.4f, token accuracy %.4f\n", last.loss, last.token_accuracy);
+  return 0;
+}
+
+template <rlhf::Backend B>
+int run_generate(GenerateArgs a, const B& be) {
+  std::vector<std::string> texts = a.prompts;
+  if (!a.prompts_file.empty()) {
+    require_file(a.prompts_file);
+    rlhf::data::read_jsonl(fs::path(a.prompts_file), rlhf::data::JsonlFields{{"prompt"}},
+                           [&](const rlhf::data::JsonlRecord& r) {
+                             if (r.string("prompt").empty()) r.fail("field \"prompt\" is empty");
+                             texts.push_back(r.string("prompt"));
+                           });
+    if (texts.empty()) fail(a.prompts_file, ": no prompts");
+  }
+  a.sampling.validate();
+  if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
+  Loaded<B> l = load_model(a.model, be);
+  const std::int64_t context = l.model->config().n_positions;
+  std::vector<std::vector<std::int32_t>> ids;
+  std::size_t longest = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    ids.push_back(l.tokenizer.encode(texts[i]));
+    if (ids.back().empty()) fail("prompt ", i + 1, " is empty");
+    if (std::int64_t(ids.back().size()) >= context)
+      fail("prompt ", i + 1, " has ", ids.back().size(), " tokens: it leaves no room in the context of ", context);
+    longest = std::max(longest, ids.back().size());
+  }
+  std::int64_t max_new = a.max_new_tokens;
+  if (max_new == 0) max_new = std::min<std::int64_t>(64, context - std::int64_t(longest));
+  if (max_new < 0) fail("--max-new-tokens must be positive, got ", max_new);
+
+  std::string output;
+  for (std::size_t b0 = 0; b0 < ids.size(); b0 += std::size_t(a.batch_size)) {
+    const std::size_t b1 = std::min(ids.size(), b0 + std::size_t(a.batch_size));
+    const std::vector<std::vector<std::int32_t>> batch(ids.begin() + std::ptrdiff_t(b0), ids.begin() + std::ptrdiff_t(b1));
+    rlhf::GenerationConfig g;
+    g.max_new_tokens = max_new;
+    g.sampling = a.sampling;
+    g.eos_id = l.tokenizer.eos_id();
+    g.seed = a.seed + b0;  // a different Philox seed per batch
+    const rlhf::Generation<T> gen = rlhf::generate(*l.model, batch, g);
+    const std::int64_t L = gen.tokens.shape()[1], P = gen.prompt_length;
+    const std::vector<std::int32_t> tokens = gen.tokens.to_vector();
+    const std::vector<T> logp = gen.logprobs.to_vector();
+    for (std::size_t r = 0; r < batch.size(); ++r) {
+      const std::int64_t n = gen.response_lengths[r];
+      std::vector<std::int32_t> response(tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P),
+                                         tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P + n));
+      double sum = 0;
+      for (std::int64_t t = 0; t < n; ++t) sum += double(logp[std::size_t(std::int64_t(r) * L + P + t)]);
+      const bool stopped = !response.empty() && response.back() == g.eos_id;
+      if (stopped) response.pop_back();
+      output += dump(ordered{{"prompt", texts[b0 + r]},
+                      {"completion", l.tokenizer.decode(response)},
+                      {"tokens", n},
+                      {"logprob", sum},
+                      {"finished", stopped}}) +
+                "\n";
+    }
+  }
+  print_all(output);
+  return 0;
+}
+
+struct Scored {
+  std::vector<std::int32_t> ids;  // the whole sequence
+  std::size_t first = 1;          // first position whose log-prob is reported (>= 1)
+};
+
+template <rlhf::Backend B>
+int run_logprobs(const LogprobsArgs& a, const B& be) {
+  if (!(a.temperature > 0) || !std::isfinite(a.temperature))
+    fail("--temperature must be positive, got ", a.temperature);
+  require_file(a.data);
+  Loaded<B> l = load_model(a.model, be);
+  const std::int64_t context = l.model->config().n_positions, vocab = l.model->config().vocab_size;
+
+  // Read and check every record before computing anything.
+  std::vector<Scored> items;
+  const rlhf::data::JsonlFields fields{{}, {"text", "prompt", "completion", "tokens"}};
+  rlhf::data::read_jsonl(fs::path(a.data), fields, [&](const rlhf::data::JsonlRecord& r) {
+    const bool text = r.has("text"), pc = r.has("prompt") || r.has("completion"), toks = r.has("tokens");
+    if (int(text) + int(pc) + int(toks) != 1)
+      r.fail("expected one of {\"text\"}, {\"prompt\", \"completion\"} or {\"tokens\"}");
+    Scored s;
+    if (text) {
+      s.ids = l.tokenizer.encode(r.string("text"));
+    } else if (pc) {
+      if (!r.has("prompt")) r.fail("missing field \"prompt\"");
+      if (!r.has("completion")) r.fail("missing field \"completion\"");
+      s.ids = l.tokenizer.encode(r.string("prompt"));
+      s.first = std::max<std::size_t>(1, s.ids.size());
+      const std::vector<std::int32_t> c = l.tokenizer.encode(r.string("completion"));
+      if (c.empty()) r.fail("field \"completion\" is empty");
+      s.ids.insert(s.ids.end(), c.begin(), c.end());
+    } else {
+      const json& v = r.json()["tokens"];
+      if (!v.is_array()) r.fail("field \"tokens\" must be an array of token ids");
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_number_integer()) r.fail("field \"tokens\": element ", i, " is not an integer");
+        const std::int64_t id = v[i].get<std::int64_t>();
+        if (id < 0 || id >= vocab)
+          r.fail("field \"tokens\": token id ", id, " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
+        s.ids.push_back(std::int32_t(id));
+      }
+    }
+    if (s.ids.size() < 2) r.fail("needs at least 2 tokens (the first has no log-prob), got ", s.ids.size());
+    if (std::int64_t(s.ids.size()) > context)
+      r.fail("sequence of ", s.ids.size(), " tokens is longer than the model's context of ", context);
+    items.push_back(std::move(s));
+  });
+  if (items.empty()) fail(a.data, ": no records");
+
+  std::string output;
+  for (const Scored& s : items) {
+    const auto n = std::int64_t(s.ids.size());
+    std::vector<std::int32_t> targets(s.ids.begin() + 1, s.ids.end());
+    targets.push_back(0);  // after the last token: not reported
+    const rlhf::Tensor<std::int32_t, B> ids_t(rlhf::Shape{1, n}, std::span<const std::int32_t>(s.ids));
+    const rlhf::Tensor<std::int32_t, B> tgt_t(rlhf::Shape{1, n}, std::span<const std::int32_t>(targets));
+    rlhf::Tensor<T, B> logp(rlhf::Shape{1, n});
+    l.model->forward(ids_t);
+    l.model->logprobs(logp.view(), tgt_t, T(a.temperature));
+    const std::vector<T> lp = logp.to_vector();
+    ordered tokens = ordered::array(), values = ordered::array();
+    double sum = 0;
+    for (std::size_t t = s.first; t < s.ids.size(); ++t) {  // the log-prob of ids[t] sits at position t - 1
+      tokens.push_back(s.ids[t]);
+      values.push_back(double(lp[t - 1]));
+      sum += double(lp[t - 1]);
+    }
+    output += dump(ordered{{"tokens", tokens}, {"logprobs", values}, {"sum", sum}}) + "\n";
+  }
+  print_all(output);
+  return 0;
+}
+
+// A reward model to train: a reward-model checkpoint as it is, or a language model's trunk with a
+// new head.
+template <rlhf::Backend B>
+std::unique_ptr<rlhf::nn::RewardModel<T, B>> load_or_start_reward_model(const fs::path& dir, std::uint64_t seed,
+                                                                        const B& be) {
+  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  return rlhf::io::is_reward_checkpoint(dir) ? rlhf::io::load_reward_model<T>(dir, be)
+                                             : rlhf::io::reward_model_from_lm<T>(dir, seed, be);
+}
+
+template <rlhf::Backend B>
+int run_reward(RewardArgs a, const B& be) {
+  require_file(a.data);
+  if (!a.normalize_data.empty()) require_file(a.normalize_data);
+  const auto model = load_or_start_reward_model(a.model, a.cfg.seed, be);
+  const AnyTokenizer tok = AnyTokenizer::of_model(a.model, model->config().vocab_size);
+  const std::int64_t context = model->config().n_positions;
+  if (a.max_length == 0) a.max_length = context;
+  if (a.max_length < 2 || a.max_length > context)
+    fail("--max-length ", a.max_length, " must lie in [2, ", context, "] (the model's context)");
+  const rlhf::data::PreferenceDataset dataset = rlhf::data::load_preference_jsonl(a.data, tok, a.max_length);
+  std::printf("%s: %s\n", a.data.c_str(), dataset.summary().c_str());
+  std::optional<ScoredTexts> reference;
+  if (!a.normalize_data.empty()) reference = read_prompt_completions(a.normalize_data, tok, context);
+  const rlhf::data::DataSplit split = rlhf::data::split_train_validation(
+      dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
+  std::printf("%zu training, %zu validation groups\n", split.train.size(), split.validation.size());
+  rlhf::train::RewardTrainer<T, B> trainer(*model, dataset, split, a.cfg);
+  const fs::path out = a.out;
+  resume_or_start(trainer, out, a.resume, "step", [&] { return trainer.step_count(); });
+  const rlhf::io::SaveOptions options = tok.save_options();
+  auto normalize_and_save = [&](std::int64_t step) {
+    std::vector<std::int64_t> from;
+    const auto seqs = reference ? reference->sequences : trainer.reference_sequences(&from);
+    const auto [mean, std_dev] = trainer.normalize(seqs, reference ? reference->from : from);
+    trainer.save(out, options);
+    std::printf("saved %s at step %lld (normalised on %zu %s completions: raw mean %.4g, std %.4g)\n",
+                out.string().c_str(), (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
+    std::fflush(stdout);
+  };
+  if (trainer.step_count() >= a.cfg.max_steps) {
+    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(), (long long)a.cfg.max_steps);
+    return 0;
+  }
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::train::RewardEvaluation last = trainer.train(log, normalize_and_save);
+  if (last.ranking.pairs > 0)
+    std::printf("final validation loss %.4f, accuracy %.4f over %lld comparisons, margin %.4f\n", last.loss,
+                last.ranking.accuracy(), (long long)last.ranking.pairs, last.ranking.mean_margin());
+  return 0;
+}
+
+template <rlhf::Backend B>
+int run_score(const ScoreArgs& a, const B& be) {
+  if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
+  require_file(a.data);
+  if (!fs::is_directory(a.model)) fail(a.model, ": no such checkpoint directory");
+  if (!rlhf::io::is_reward_checkpoint(a.model))
+    fail(a.model, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
+         "\"]); train one with rlhf reward");
+  const auto model = rlhf::io::load_reward_model<T>(a.model, be, rlhf::nn::Trainable::no);
+  const AnyTokenizer tok = AnyTokenizer::of_model(a.model, model->config().vocab_size);
+  const ScoredTexts texts = read_prompt_completions(a.data, tok, model->config().n_positions);
+  const std::vector<T> raw = rlhf::train::raw_rewards(*model, texts.sequences, texts.from, tok.eos_id(), a.batch_size);
+  std::string output;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const double score = double(T(model->gain() * double(raw[i]) + model->bias()));  // as RewardModel::scores
+    output += dump(ordered{{"prompt", texts.prompts[i]},
+                           {"completion", texts.completions[i]},
+                           {"score", score},
+                           {"reward", (score - model->bias()) / model->gain()}}) +
+              "\n";
+  }
+  print_all(output);
+  return 0;
+}
+
+template <rlhf::Backend B>
+int run_ppo(PpoArgs a, const B& be) {
+  a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
+  a.cfg.validate();
+  if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);
+  if (a.save_every < 0 || a.log_every <= 0) fail("--save-every must be >= 0 and --log-every positive");
+  if (!a.ptx_data.empty()) require_file(a.ptx_data);
+  if (a.cfg.ptx_coef > 0 && a.ptx_data.empty()) fail("--ptx-coef needs --ptx-data FILE.jsonl");
+  Loaded<B> sft = load_model(a.policy, be);  // the policy starts from it
+  if (!fs::is_directory(a.reward)) fail(a.reward, ": no such checkpoint directory");
+  if (!rlhf::io::is_reward_checkpoint(a.reward))
+    fail(a.reward, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
+         "\"]); train one with rlhf reward");
+  const auto reference = rlhf::io::load_gpt<T>(a.policy, be, rlhf::nn::Trainable::no);
+  const auto rm = rlhf::io::load_reward_model<T>(a.reward, be, rlhf::nn::Trainable::no);
+  const auto value = rlhf::io::load_reward_model<T>(a.reward, be);  // the value model starts as the reward model
+  if (!(rm->config().n_embd == value->config().n_embd) || rm->config().vocab_size != sft.model->config().vocab_size)
+    fail(a.reward, ": the reward model's vocabulary (", rm->config().vocab_size, ") differs from the policy's (",
+         sft.model->config().vocab_size, ")");
+  const std::int64_t context = std::min(sft.model->config().n_positions, rm->config().n_positions);
+  const auto prompts = read_prompts(a.prompts, sft.tokenizer, context, a.cfg.max_new_tokens);
+  std::printf("%s: %zu prompts\n", a.prompts.c_str(), prompts.size());
+  std::optional<rlhf::data::SftDataset> ptx;
+  if (!a.ptx_data.empty()) {
+    ptx = rlhf::data::load_sft_jsonl(a.ptx_data, sft.tokenizer, sft.model->config().n_positions);
+    std::printf("%s: %s\n", a.ptx_data.c_str(), ptx->summary().c_str());
+  }
+  rlhf::train::PPOTrainer<T, B> trainer(*sft.model, *reference, *value,
+                                                rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
+                                                sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
+  const fs::path out = a.out;
+  resume_or_start(trainer, out, a.resume, "iteration", [&] { return trainer.iteration(); });
+  if (trainer.iteration() >= a.iterations) {
+    std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(), (long long)a.iterations);
+    return 0;
+  }
+  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  const rlhf::io::SaveOptions options = sft.tokenizer.save_options();
+  while (trainer.iteration() < a.iterations) {
+    const json record = trainer.step();
+    log.write(record);
+    const std::int64_t it = trainer.iteration();
+    if (it % a.log_every == 0 || it == 1 || it == a.iterations) std::printf("%s\n", rlhf::train::progress_line(record).c_str());
+    if ((a.save_every > 0 && it % a.save_every == 0) || it == a.iterations) {
+      trainer.save(out, options);
+      std::printf("saved %s at iteration %lld\n", out.string().c_str(), (long long)it);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+template <rlhf::Backend B>
+int run_pipeline(const PipelineArgs& a, const B& be) {
+  const rlhf::train::PipelineConfig config = rlhf::train::read_pipeline_config(a.config);
+  if (a.print_config) {
+    print_all(rlhf::train::to_json(config).dump(2) + "\n");
+    return 0;
+  }
+  if (a.out.empty()) fail("pipeline: give --out DIR (the run directory)");
+  rlhf::train::Pipeline<T, B> pipeline(config, a.out, nullptr, be);
+  catch_stop_signals();
+  const auto outcome = pipeline.run([] { return stop_signal != 0; });
+  if (outcome == rlhf::train::Pipeline<T, B>::Outcome::stopped) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "rlhf: stopped by signal %d after a checkpoint; rerun the same command to resume\n", int(stop_signal));
+    return 130;
+  }
+  return 0;
+}
+
+template <rlhf::Backend B>
+int run_command(const Command& c, const B& be) {
+  switch (c.kind) {
+    case Command::Kind::sft: return run_sft(c.sft, be);
+    case Command::Kind::generate: return run_generate(c.generate, be);
+    case Command::Kind::logprobs: return run_logprobs(c.logprobs, be);
+    case Command::Kind::reward: return run_reward(c.reward, be);
+    case Command::Kind::score: return run_score(c.score, be);
+    case Command::Kind::ppo: return run_ppo(c.ppo, be);
+    case Command::Kind::pipeline: return run_pipeline(c.pipeline, be);
+  }
+  return 1;
+}
+
+}  // namespace rlhf_cli

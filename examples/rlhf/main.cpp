@@ -1,0 +1,222 @@
+// rlhf: the command-line tool. Subcommands (each with --help):
+//   rlhf init      a new GPT-2-initialised model from a JSON config -> checkpoint directory
+//   rlhf sft       supervised fine-tuning on TRL-format JSONL -> checkpoints + metrics.jsonl
+//   rlhf generate  sampled completions of prompts, printed as JSONL
+//   rlhf logprobs  per-token log-probs of JSONL texts under a checkpoint, printed as JSONL
+//   rlhf reward    reward-model training on pairwise or K-wise comparisons -> checkpoints + metrics
+//   rlhf score     reward-model scores of prompt/completion pairs, printed as JSONL
+//   rlhf ppo       PPO against a reward model with a KL penalty -> policy/ + value/ + metrics
+//   rlhf tokenize  token ids of a text (and the round trip)
+//   rlhf pipeline  SFT -> collect rankings -> reward model -> PPO -> evaluation, from one config
+// --backend cpu|cuda (cuda in a build with nvcc) and --precision fp32|tf32|bf16 choose where the
+// models run and how their matrix products round (backend/precision.hpp), for every subcommand
+// that runs one (not init or tokenize). Errors: one line "rlhf: <message>" on stderr and exit code
+// 1; command-line usage errors exit with CLI11's codes. Outputs are complete or absent:
+// checkpoints and metrics are written atomically by the library, and JSONL on stdout is printed
+// only once every record succeeded. See docs/cli.md.
+//
+// The subcommands live in common.hpp (arguments, inputs; init and tokenize) and commands.hpp
+// (the rest, for any backend: on_cpu.cpp, on_cuda.cu).
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common.hpp"
+#include "rlhf/backend/cpu/fast_runtime.hpp"
+#include "rlhf/version.hpp"
+
+using namespace rlhf_cli;
+using rlhf::fail;
+
+namespace {
+
+// The options SFT and reward-model training share: steps, schedule, optimizer, evaluation, logging.
+template <class Config>
+void add_step_options(CLI::App* c, Config& cfg) {
+  c->add_option("--steps", cfg.max_steps, "Optimizer steps")->capture_default_str();
+  c->add_option("--lr", cfg.learning_rate, "Peak learning rate")->capture_default_str();
+  c->add_option("--warmup", cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
+  c->add_option("--weight-decay", cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
+  c->add_option("--max-grad-norm", cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
+  c->add_option("--eval-every", cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
+  c->add_option("--log-every", cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  rlhf::reexec_with_fast_runtime(argv);  // before anything else runs: it may start the program again
+  CLI::App app{"rlhf: GPT-2 models through SFT, reward modelling and PPO (rlhf++ " RLHF_VERSION_STRING ")",
+               "rlhf"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", RLHF_VERSION_STRING);
+  app.fallthrough();  // the global options may also follow the subcommand
+  std::string backend = "cpu", precision = "fp32";
+  app.add_option("--backend", backend, "Where models run: cpu, or cuda in a build with CUDA")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
+  app.add_option("--precision", precision,
+                 "Matrix products: fp32, tf32 or bf16 (fp32 weights, gradients and optimizer throughout; on the CPU "
+                 "tf32 and bf16 are emulated, slower than fp32)")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}))
+      ->capture_default_str();
+
+  Command command;
+  InitArgs init;
+  CLI::App* c_init = app.add_subcommand("init", "A new GPT-2-initialised model from a JSON config -> checkpoint directory");
+  c_init->add_option("--config", init.config, "JSON config: GPT2Config fields (vocab_size, n_positions, n_embd, n_layer, n_head, ...)")->required();
+  c_init->add_option("--out", init.out, "Checkpoint directory to write (Hugging Face GPT-2 layout)")->required();
+  c_init->add_option("--seed", init.seed, "Seed of the initialisation")->capture_default_str();
+  c_init->add_option("--tokenizer", init.tokenizer, "bytes (vocab_size must be 257) or gpt2:DIR (vocab.json + merges.txt, copied into the checkpoint)")->capture_default_str();
+  c_init->add_flag("--force", init.force, "Overwrite a checkpoint already in --out");
+
+  SftArgs& sft = command.sft;
+  CLI::App* c_sft = app.add_subcommand("sft", "Supervised fine-tuning on TRL JSONL ({\"prompt\",\"completion\"} or {\"text\"})");
+  c_sft->add_option("--model", sft.model, "Checkpoint directory to start from")->required();
+  c_sft->add_option("--data", sft.data, "SFT data, JSONL")->required();
+  c_sft->add_option("--out", sft.out, "Output directory: checkpoints, training state, metrics.jsonl")->required();
+  c_sft->add_option("--batch-size", sft.cfg.batch_size, "Sequences per step")->capture_default_str();
+  c_sft->add_option("--micro-batch-size", sft.cfg.micro_batch_size, "Sequences per forward/backward (0: the whole batch)")->capture_default_str();
+  c_sft->add_option("--max-length", sft.max_length, "Truncate examples to this many tokens (0: the model's context)")->capture_default_str();
+  c_sft->add_option("--val-fraction", sft.val_fraction, "Share of examples held out for validation")->capture_default_str();
+  c_sft->add_option("--eval-max-batches", sft.cfg.eval_max_batches, "Validation batches per evaluation (0: all)")->capture_default_str();
+  c_sft->add_option("--seed", sft.cfg.seed, "Seed of the split and the data order")->capture_default_str();
+  add_step_options(c_sft, sft.cfg);
+  c_sft->add_flag("--resume", sft.resume, "Continue the run saved in --out");
+
+  GenerateArgs& gen = command.generate;
+  CLI::App* c_gen = app.add_subcommand("generate", "Sample completions; prints JSONL {\"prompt\",\"completion\",\"tokens\",\"logprob\",\"finished\"}");
+  c_gen->add_option("--model", gen.model, "Checkpoint directory")->required();
+  auto* o_prompt = c_gen->add_option("--prompt", gen.prompts, "Prompt text (repeatable)");
+  auto* o_prompts = c_gen->add_option("--prompts", gen.prompts_file, "JSONL file of {\"prompt\"}");
+  o_prompt->excludes(o_prompts);
+  c_gen->add_option("--max-new-tokens", gen.max_new_tokens, "Most tokens to generate (0: 64, or what the context leaves)")->capture_default_str();
+  c_gen->add_option("--temperature", gen.sampling.temperature, "Sampling temperature (0: greedy)")->capture_default_str();
+  c_gen->add_option("--top-k", gen.sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
+  c_gen->add_option("--top-p", gen.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
+  c_gen->add_option("--seed", gen.seed, "Sampler seed")->capture_default_str();
+  c_gen->add_option("--batch-size", gen.batch_size, "Prompts generated together")->capture_default_str();
+
+  LogprobsArgs& lp = command.logprobs;
+  CLI::App* c_lp = app.add_subcommand("logprobs", "Per-token log-probs of JSONL records; prints JSONL {\"tokens\",\"logprobs\",\"sum\"}");
+  c_lp->add_option("--model", lp.model, "Checkpoint directory")->required();
+  c_lp->add_option("--data", lp.data, "JSONL of {\"text\"}, {\"prompt\",\"completion\"} (completion tokens scored) or {\"tokens\"}")->required();
+  c_lp->add_option("--temperature", lp.temperature, "Log-probs under softmax(logits / temperature)")->capture_default_str();
+
+  RewardArgs& rw = command.reward;
+  CLI::App* c_rw = app.add_subcommand("reward", "Train a reward model on comparisons (pairwise or K-wise JSONL) -> checkpoint + metrics.jsonl");
+  c_rw->add_option("--model", rw.model, "Checkpoint to start from: an SFT model (a new score head) or a reward model")->required();
+  c_rw->add_option("--data", rw.data, "Comparisons, JSONL: {\"prompt\",\"chosen\",\"rejected\"[,\"margin\"]} or {\"prompt\",\"completions\",\"ranking\"}")->required();
+  c_rw->add_option("--out", rw.out, "Output directory: the reward model, training state, metrics.jsonl")->required();
+  c_rw->add_option("--batch-size", rw.cfg.batch_size, "Groups (pairs or K-wise prompts) per step")->capture_default_str();
+  c_rw->add_option("--micro-batch-tokens", rw.cfg.micro_batch_tokens, "Padded tokens per forward/backward (groups stay whole)")->capture_default_str();
+  c_rw->add_option("--center-coefficient", rw.cfg.center_coefficient, "Pairwise data: c of c * mean((r_w + r_l)^2) (0: off)")->capture_default_str();
+  c_rw->add_option("--max-length", rw.max_length, "Drop records with a sequence longer than this (0: the model's context)")->capture_default_str();
+  c_rw->add_option("--val-fraction", rw.val_fraction, "Share of groups held out for validation")->capture_default_str();
+  c_rw->add_option("--normalize-data", rw.normalize_data, "JSONL {\"prompt\",\"completion\"} whose scores get mean 0, std 1 (default: the held-out completions)");
+  c_rw->add_option("--seed", rw.cfg.seed, "Seed of the head, the split and the data order")->capture_default_str();
+  add_step_options(c_rw, rw.cfg);
+  c_rw->add_flag("--resume", rw.resume, "Continue the run saved in --out");
+
+  ScoreArgs& sc = command.score;
+  CLI::App* c_sc = app.add_subcommand("score", "Score prompt/completion pairs with a reward model; prints JSONL {\"prompt\",\"completion\",\"score\",\"reward\"}");
+  c_sc->add_option("--model", sc.model, "Reward-model checkpoint directory")->required();
+  c_sc->add_option("--data", sc.data, "JSONL of {\"prompt\",\"completion\"}")->required();
+  c_sc->add_option("--batch-size", sc.batch_size, "Sequences per forward pass")->capture_default_str();
+
+  PpoArgs& ppo = command.ppo;
+  CLI::App* c_ppo = app.add_subcommand("ppo", "PPO of an SFT policy against a reward model, with a per-token KL penalty -> policy/, value/, metrics.jsonl");
+  c_ppo->add_option("--policy", ppo.policy, "SFT checkpoint: the policy starts from it and it is the frozen reference")->required();
+  c_ppo->add_option("--reward", ppo.reward, "Reward-model checkpoint: the frozen scorer; the value model starts from it")->required();
+  c_ppo->add_option("--prompts", ppo.prompts, "JSONL of {\"prompt\"}")->required();
+  c_ppo->add_option("--out", ppo.out, "Output directory: policy/, value/, trainer_state.json, metrics.jsonl")->required();
+  c_ppo->add_option("--iterations", ppo.iterations, "PPO iterations (rollout + update)")->capture_default_str();
+  c_ppo->add_option("--batch-size", ppo.cfg.batch_size, "Episodes (prompts) per iteration")->capture_default_str();
+  c_ppo->add_option("--mini-batch-size", ppo.cfg.mini_batch_size, "Episodes per optimizer step")->capture_default_str();
+  c_ppo->add_option("--micro-batch-size", ppo.cfg.micro_batch_size, "Episodes per forward/backward (0: the minibatch)")->capture_default_str();
+  c_ppo->add_option("--ppo-epochs", ppo.cfg.ppo_epochs, "Passes over each rollout")->capture_default_str();
+  c_ppo->add_option("--max-new-tokens", ppo.cfg.max_new_tokens, "Most tokens per response")->capture_default_str();
+  c_ppo->add_option("--temperature", ppo.cfg.sampling.temperature, "Sampling temperature (> 0; the log-probs use it too)")->capture_default_str();
+  c_ppo->add_option("--top-k", ppo.cfg.sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
+  c_ppo->add_option("--top-p", ppo.cfg.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
+  c_ppo->add_option("--kl-coef", ppo.cfg.kl_coef, "beta of the per-token KL penalty (initial value when adaptive)")->capture_default_str();
+  c_ppo->add_option("--kl-estimator", ppo.kl_estimator, "k1 (logp - logp_ref), k3, abs or mse")->capture_default_str();
+  c_ppo->add_flag("--adaptive-kl", ppo.cfg.adaptive_kl, "Ziegler et al.'s adaptive KL coefficient");
+  c_ppo->add_option("--kl-target", ppo.cfg.kl_target, "Target KL of the adaptive controller (nats per episode)")->capture_default_str();
+  c_ppo->add_option("--kl-horizon", ppo.cfg.kl_horizon, "Horizon of the adaptive controller (episodes)")->capture_default_str();
+  c_ppo->add_option("--gamma", ppo.cfg.gamma, "GAE discount")->capture_default_str();
+  c_ppo->add_option("--lambda", ppo.cfg.lambda, "GAE lambda")->capture_default_str();
+  c_ppo->add_option("--cliprange", ppo.cfg.cliprange, "Clip range of the policy ratio")->capture_default_str();
+  c_ppo->add_option("--cliprange-value", ppo.cfg.cliprange_value, "Clip range of the value around the rollout's")->capture_default_str();
+  c_ppo->add_option("--vf-coef", ppo.cfg.vf_coef, "Value-loss coefficient")->capture_default_str();
+  c_ppo->add_option("--entropy-coef", ppo.cfg.entropy_coef, "Entropy bonus coefficient (0: none)")->capture_default_str();
+  c_ppo->add_option("--lr", ppo.cfg.learning_rate, "Policy learning rate")->capture_default_str();
+  c_ppo->add_option("--value-lr", ppo.cfg.value_learning_rate, "Value-model learning rate (0: --lr)")->capture_default_str();
+  c_ppo->add_option("--max-grad-norm", ppo.cfg.max_grad_norm, "Gradient-norm clipping of each model (0: none)")->capture_default_str();
+  c_ppo->add_option("--target-approx-kl", ppo.cfg.target_approx_kl, "Stop an iteration's update when a minibatch's approx-KL exceeds this (0: never)")->capture_default_str();
+  c_ppo->add_option("--missing-eos-penalty", ppo.cfg.missing_eos_penalty, "Added to the score of a response without EOS (e.g. -1; 0: none)")->capture_default_str();
+  c_ppo->add_option("--score-clip", ppo.cfg.score_clip, "Clip scores to [-c, c] (0: none)")->capture_default_str();
+  c_ppo->add_flag("--whiten-rewards", ppo.cfg.whiten_rewards, "Whiten the per-token rewards before GAE");
+  c_ppo->add_option("--ptx-data", ppo.ptx_data, "PPO-ptx: pretraining/SFT JSONL ({\"text\"} or {\"prompt\",\"completion\"})");
+  c_ppo->add_option("--ptx-coef", ppo.cfg.ptx_coef, "PPO-ptx coefficient gamma (0: off)")->capture_default_str();
+  c_ppo->add_option("--ptx-batch-size", ppo.cfg.ptx_batch_size, "PPO-ptx sequences per optimizer step")->capture_default_str();
+  c_ppo->add_option("--save-every", ppo.save_every, "Save every N iterations (0: only at the end)")->capture_default_str();
+  c_ppo->add_option("--log-every", ppo.log_every, "Progress line every N iterations (metrics.jsonl gets every one)")->capture_default_str();
+  c_ppo->add_option("--seed", ppo.cfg.seed, "Seed of the prompt order, the sampler and the minibatches")->capture_default_str();
+  c_ppo->add_flag("--resume", ppo.resume, "Continue the run saved in --out");
+
+  TokenizeArgs tk;
+  CLI::App* c_tk = app.add_subcommand("tokenize", "Token ids of a text (JSON array); --decode adds the round trip");
+  auto* o_model = c_tk->add_option("--model", tk.model, "Checkpoint directory (its tokenizer)");
+  auto* o_tok = c_tk->add_option("--tokenizer", tk.tokenizer, "bytes or gpt2:DIR");
+  o_model->excludes(o_tok);
+  auto* o_text = c_tk->add_option("--text", tk.text, "Text to tokenize");
+  auto* o_file = c_tk->add_option("--file", tk.file, "File whose bytes to tokenize");
+  auto* o_ids = c_tk->add_option("--ids", tk.ids, "Decode a JSON array of token ids instead");
+  o_text->excludes(o_file)->excludes(o_ids);
+  o_file->excludes(o_ids);
+  c_tk->add_flag("--decode", tk.decode, "Also print the decoded text and whether it round-trips");
+
+  PipelineArgs& pl = command.pipeline;
+  CLI::App* c_pl = app.add_subcommand("pipeline", "The whole method: SFT -> collect rankings -> reward model -> PPO -> evaluation report, from one JSON config");
+  c_pl->add_option("--config", pl.config, "Pipeline config, JSON (docs/pipeline.md; configs/default.json)")->required();
+  c_pl->add_option("--out", pl.out, "Run directory: each stage's checkpoints, metrics and logs, report.md, plots/ (rerun: finished stages are skipped)");
+  c_pl->add_flag("--print-config", pl.print_config, "Print the config with every default filled in, and exit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*c_init) return run_init(init);
+    if (*c_tk) {
+      if (tk.model.empty() && tk.tokenizer.empty()) fail("tokenize: give --model DIR or --tokenizer bytes|gpt2:DIR");
+      tk.text_given = o_text->count() > 0;
+      if (!tk.text_given && tk.file.empty() && tk.ids.empty()) fail("tokenize: give --text, --file or --ids");
+      return run_tokenize(tk);
+    }
+    using Kind = Command::Kind;
+    if (*c_gen && gen.prompts.empty() && gen.prompts_file.empty())
+      fail("generate: give --prompt TEXT or --prompts FILE.jsonl");
+    command.kind = *c_sft ? Kind::sft : *c_gen ? Kind::generate : *c_lp ? Kind::logprobs : *c_rw ? Kind::reward
+                 : *c_sc ? Kind::score : *c_ppo ? Kind::ppo : Kind::pipeline;
+    const rlhf::MatmulPrecision p = rlhf::parse_matmul_precision(precision);
+    if (backend == "cpu") return run_on_cpu(command, p);
+#ifdef RLHF_CLI_WITH_CUDA
+    return run_on_cuda(command, p);
+#else
+    fail("--backend cuda: this rlhf was built without the CUDA backend (configure with nvcc on the PATH)");
+#endif
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    for (char& ch : msg)
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    std::fflush(stdout);
+    std::fprintf(stderr, "rlhf: %s\n", msg.c_str());
+    return 1;
+  }
+  return 1;
+}
