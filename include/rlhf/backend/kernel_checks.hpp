@@ -29,6 +29,26 @@ std::int64_t layernorm(std::string_view op, const X& x, const W& w, const W& b, 
   return c;
 }
 
+// layernorm_backward's arguments: dout and dx shaped like x, w and the statistics as above, dw
+// and db [C]. Returns C.
+template <class X, class G, class W, class M>
+std::int64_t layernorm_backward_args(std::string_view op, const G& dx, const G& dw, const G& db, const X& dout,
+                                     const X& x, const W& w, const M& mean, const M& rstd) {
+  same(op, "dout", dout, "x", x);
+  same(op, "dx", dx, "x", x);
+  const std::int64_t c = layernorm(op, x, w, w, mean, rstd);
+  shape(op, "dw", dw, Shape{c});
+  shape(op, "db", db, Shape{c});
+  return c;
+}
+
+// softmax over the last dimension of x (named `name`): rank >= 1. Returns that dimension.
+template <class X>
+std::int64_t softmax_rows(std::string_view op, std::string_view name, const X& x) {
+  if (x.rank() < 1) fail(op, ": ", name, " has shape ", x.shape(), ", expected rank >= 1");
+  return x.size(x.rank() - 1);
+}
+
 // table [V, C]; out (or dout) holds one row of C per id.
 template <class O, class Tab, class Ids>
 void embedding(std::string_view op, std::string_view out_name, const O& out, const Tab& table, const Ids& ids) {

@@ -35,11 +35,7 @@ void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, 
 template <class T>
 void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cpu> db, In<T, cpu> dout, In<T, cpu> x,
                         In<T, cpu> w, In<T, cpu> mean, In<T, cpu> rstd) {
-  check::same("layernorm_backward", "dout", dout, "x", x);
-  check::same("layernorm_backward", "dx", dx, "x", x);
-  const std::int64_t C = check::layernorm("layernorm_backward", x, w, w, mean, rstd);
-  check::shape("layernorm_backward", "dw", dw, Shape{C});
-  check::shape("layernorm_backward", "db", db, Shape{C});
+  const std::int64_t C = check::layernorm_backward_args("layernorm_backward", dx, dw, db, dout, x, w, mean, rstd);
   const std::int64_t N = mean.numel();
   // dx rows are independent; dw and db are reductions over rows, done per thread then summed.
 #pragma omp parallel if(N * C >= cpu_detail::min_parallel_work)

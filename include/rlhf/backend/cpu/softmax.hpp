@@ -5,6 +5,7 @@
 
 #include "rlhf/backend/cpu/eigen.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
+#include "rlhf/backend/kernel_checks.hpp"
 #include "rlhf/core/check.hpp"
 
 namespace rlhf {
@@ -12,8 +13,7 @@ namespace rlhf {
 template <class T>
 void softmax_forward(const cpu&, View<T, cpu> out, In<T, cpu> x) {
   check::same("softmax_forward", "out", out, "x", x);
-  if (x.rank() < 1) fail("softmax_forward: x has shape ", x.shape(), ", expected rank >= 1");
-  const std::int64_t C = x.size(x.rank() - 1);
+  const std::int64_t C = check::softmax_rows("softmax_forward", "x", x);
   const std::int64_t N = C ? x.numel() / C : 0;
 #pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
@@ -29,8 +29,7 @@ template <class T>
 void softmax_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> y) {
   check::same("softmax_backward", "dout", dout, "y", y);
   check::same("softmax_backward", "dx", dx, "y", y);
-  if (y.rank() < 1) fail("softmax_backward: y has shape ", y.shape(), ", expected rank >= 1");
-  const std::int64_t C = y.size(y.rank() - 1);
+  const std::int64_t C = check::softmax_rows("softmax_backward", "y", y);
   const std::int64_t N = C ? y.numel() / C : 0;
 #pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {

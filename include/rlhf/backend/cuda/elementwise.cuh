@@ -5,6 +5,7 @@
 // functors are device code.)
 #include <thrust/system/cuda/execution_policy.h>
 
+#include "rlhf/backend/cuda/stream_scratch.hpp"
 #include "rlhf/backend/cuda/tag.hpp"
 #include "rlhf/backend/portable/elementwise.hpp"
 #include "rlhf/core/check.hpp"
@@ -13,7 +14,9 @@
 namespace rlhf {
 
 namespace cuda_detail {
-inline auto on_stream(const cuda& be) { return thrust::cuda::par_nosync.on(be.stream); }
+// The backend's Thrust policy: its stream, no synchronization Thrust can skip, and temporary
+// storage from the stream-ordered pool.
+inline auto on_stream(const cuda& be) { return thrust::cuda::par_nosync(StreamAllocator{be.stream}).on(be.stream); }
 // Launch failures surface at the next CUDA call; ask now so that the error names the kernel.
 inline void check_launch(const char* kernel) { check(cudaPeekAtLastError(), kernel); }
 }  // namespace cuda_detail

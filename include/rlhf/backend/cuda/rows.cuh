@@ -32,11 +32,7 @@ void layernorm_forward(const cuda& be, View<T, cuda> out, View<T, cuda> mean, Vi
 template <class T>
 void layernorm_backward(const cuda& be, View<T, cuda> dx, View<T, cuda> dw, View<T, cuda> db, In<T, cuda> dout,
                         In<T, cuda> x, In<T, cuda> w, In<T, cuda> mean, In<T, cuda> rstd) {
-  check::same("layernorm_backward", "dout", dout, "x", x);
-  check::same("layernorm_backward", "dx", dx, "x", x);
-  const std::int64_t C = check::layernorm("layernorm_backward", x, w, w, mean, rstd);
-  check::shape("layernorm_backward", "dw", dw, Shape{C});
-  check::shape("layernorm_backward", "db", db, Shape{C});
+  const std::int64_t C = check::layernorm_backward_args("layernorm_backward", dx, dw, db, dout, x, w, mean, rstd);
   portable::layernorm_backward(cuda_detail::on_stream(be), dx.data(), dw.data(), db.data(), dout.data(), x.data(),
                                w.data(), mean.data(), rstd.data(), mean.numel(), C);
   cuda_detail::check_launch("layernorm_backward");
@@ -45,8 +41,7 @@ void layernorm_backward(const cuda& be, View<T, cuda> dx, View<T, cuda> dw, View
 template <class T>
 void softmax_forward(const cuda& be, View<T, cuda> out, In<T, cuda> x) {
   check::same("softmax_forward", "out", out, "x", x);
-  if (x.rank() < 1) fail("softmax_forward: x has shape ", x.shape(), ", expected rank >= 1");
-  const std::int64_t C = x.size(x.rank() - 1);
+  const std::int64_t C = check::softmax_rows("softmax_forward", "x", x);
   portable::softmax_forward(cuda_detail::on_stream(be), out.data(), x.data(), C ? x.numel() / C : 0, C);
   cuda_detail::check_launch("softmax_forward");
 }
@@ -55,8 +50,7 @@ template <class T>
 void softmax_backward(const cuda& be, View<T, cuda> dx, In<T, cuda> dout, In<T, cuda> y) {
   check::same("softmax_backward", "dout", dout, "y", y);
   check::same("softmax_backward", "dx", dx, "y", y);
-  if (y.rank() < 1) fail("softmax_backward: y has shape ", y.shape(), ", expected rank >= 1");
-  const std::int64_t C = y.size(y.rank() - 1);
+  const std::int64_t C = check::softmax_rows("softmax_backward", "y", y);
   portable::softmax_backward(cuda_detail::on_stream(be), dx.data(), dout.data(), y.data(), C ? y.numel() / C : 0, C);
   cuda_detail::check_launch("softmax_backward");
 }

@@ -3,8 +3,9 @@
 // (cudaMallocAsync): allocated and freed in the order of the backend's stream, so work queued
 // before the free still sees it, and served from the device's memory pool, which is kept (its
 // release threshold raised once per device) so that a call in a training or generation loop
-// reuses memory instead of asking the driver for more. The bf16 matmul's operands and the
-// sampler's sort keys live here.
+// reuses memory instead of asking the driver for more. The bf16 matmul's operands, the sampler's
+// sort keys and Thrust's own temporary storage (StreamAllocator: reductions, searches, sorts)
+// live here, so no kernel call synchronizes the device through cudaMalloc or cudaFree.
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
@@ -48,6 +49,21 @@ class StreamScratch {
  private:
   T* data_ = nullptr;
   cudaStream_t stream_;
+};
+
+// Thrust's temporary-storage allocator for the backend's execution policy (elementwise.cuh's
+// on_stream): bytes from the same pool, in the order of the stream.
+struct StreamAllocator {
+  using value_type = char;
+  cudaStream_t stream = nullptr;
+
+  char* allocate(std::ptrdiff_t bytes) {
+    keep_pool_memory();
+    void* p = nullptr;
+    RLHF_CUDA_CHECK(cudaMallocAsync(&p, static_cast<std::size_t>(bytes), stream));
+    return static_cast<char*>(p);
+  }
+  void deallocate(char* p, std::size_t) { (void)cudaFreeAsync(p, stream); }
 };
 
 }  // namespace rlhf::cuda_detail
