@@ -4,7 +4,8 @@
 // entropies with their gradients; greedy and sampled generation token for token given the seed;
 // one SFT, one reward-model and one PPO step (losses and updated weights). In bf16 precision, the
 // GPU's tensor-core model against the CPU backend's emulation of the same rounding, and its loss
-// against fp32's.
+// against fp32's. And a component of a user's own, examples/mlp_value_head.hpp, compiled for the
+// GPU unchanged.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <vector>
 
+#include "../../examples/mlp_value_head.hpp"
 #include "../portable/compare.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/rlhf.hpp"
@@ -174,6 +176,28 @@ TEST_CASE("cuda GPT in bf16: logits, loss and gradients equal the CPU backend's 
   const float loss_fp32 = fp32.lm_loss(tgt_g.cview());
   CHECK(loss_g != loss_fp32);
   CHECK(std::abs(loss_g - loss_fp32) <= 4 * std::ldexp(1.0, -8) * std::abs(loss_fp32));
+}
+
+// The header a user writes once against B (docs/tutorial.md, "A component of your own"):
+// from the same parameters, the GPU's values, parameter gradients and hidden-state gradients.
+TEST_CASE("cuda: a user's component (examples/mlp_value_head.hpp) equals its CPU twin") {
+  const std::int64_t C = 768, H = 1024, N = 512;
+  MLPValueHead<float, cpu> ref(C, H, N);
+  MLPValueHead<float, gpu> head(C, H, N);
+  ref.init_weights(1);
+  gpu::copy_from_host(head.parameters().data(), ref.parameters().data(), ref.parameters().bytes());
+  const std::vector<float> hidden = compare::normal<float>(3, 1.0, N * C), g = compare::normal<float>(4, 1.0, N);
+  const Tensor<float, cpu> h_c = compare::tensor<cpu>(Shape{N, C}, hidden), g_c = compare::tensor<cpu>(Shape{N}, g);
+  const Tensor<float, gpu> h_g = compare::tensor<gpu>(Shape{N, C}, hidden), g_g = compare::tensor<gpu>(Shape{N}, g);
+  const auto v_c = ref.forward(h_c.cview());
+  const auto v_g = head.forward(h_g.cview());
+  CHECK(compare::max_rel_error(host(v_g), std::vector<float>(v_c.data(), v_c.data() + N)) <= 1e-5);
+  Tensor<float, cpu> dh_c(Shape{N, C});
+  Tensor<float, gpu> dh_g(Shape{N, C});
+  ref.backward(g_c.cview(), dh_c.view(), h_c.cview());
+  head.backward(g_g.cview(), dh_g.view(), h_g.cview());
+  CHECK(compare::max_rel_error(head.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
+  CHECK(compare::max_rel_error(dh_g.to_vector(), dh_c.to_vector()) <= 1e-4);
 }
 
 TEST_CASE("cuda generation: the CPU backend's tokens for the same seed, greedy and sampled") {
