@@ -357,10 +357,6 @@ int run_ppo(PpoArgs a, const B& be) {
 template <rlhf::Backend B>
 int run_pipeline(const PipelineArgs& a, const B& be) {
   const rlhf::train::PipelineConfig config = rlhf::train::read_pipeline_config(a.config);
-  if (a.print_config) {
-    print_all(rlhf::train::to_json(config).dump(2) + "\n");
-    return 0;
-  }
   if (a.out.empty()) fail("pipeline: give --out DIR (the run directory)");
   rlhf::train::Pipeline<T, B> pipeline(config, a.out, nullptr, be);
   catch_stop_signals();

@@ -11,6 +11,7 @@
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/nn/gpt.hpp"
+#include "rlhf/train/pipeline_config.hpp"
 
 namespace rlhf_cli {
 
@@ -173,6 +174,11 @@ int run_tokenize(const TokenizeArgs& a) {
   out = {{"ids", ids}, {"text", back}, {"round_trip", back == text}};
   print_all(dump(out) + "\n");
   if (back != text) fail("the decoded text differs from the input (no round trip)");
+  return 0;
+}
+
+int print_pipeline_config(const PipelineArgs& a) {
+  print_all(rlhf::train::to_json(rlhf::train::read_pipeline_config(a.config)).dump(2) + "\n");
   return 0;
 }
 

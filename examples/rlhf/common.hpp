@@ -1,8 +1,9 @@
 #pragma once
 // The rlhf tool's parts that do not depend on the backend: each subcommand's arguments, the
 // command a parsed command line asks for, the checks and readers of input files, output that is
-// printed only once complete, and the two subcommands that run no model (init writes a new
-// checkpoint from the CPU; tokenize). commands.hpp runs the others on a backend.
+// printed only once complete, and the subcommands that run no model (init writes a new
+// checkpoint from the CPU; tokenize; pipeline --print-config). commands.hpp runs the others on a
+// backend.
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
@@ -103,6 +104,8 @@ int run_on_cuda(const Command& command, rlhf::MatmulPrecision precision);
 
 int run_init(const InitArgs& a);
 int run_tokenize(const TokenizeArgs& a);
+// rlhf pipeline --print-config: the config with every default filled in (no model runs).
+int print_pipeline_config(const PipelineArgs& a);
 
 void require_file(const fs::path& file);
 std::string read_text_file(const fs::path& file);

@@ -10,13 +10,13 @@
 //   rlhf pipeline  SFT -> collect rankings -> reward model -> PPO -> evaluation, from one config
 // --backend cpu|cuda (cuda in a build with nvcc) and --precision fp32|tf32|bf16 choose where the
 // models run and how their matrix products round (backend/precision.hpp), for every subcommand
-// that runs one (not init or tokenize). Errors: one line "rlhf: <message>" on stderr and exit code
-// 1; command-line usage errors exit with CLI11's codes. Outputs are complete or absent:
-// checkpoints and metrics are written atomically by the library, and JSONL on stdout is printed
-// only once every record succeeded. See docs/cli.md.
+// that runs one (not init, tokenize or pipeline --print-config). Errors: one line
+// "rlhf: <message>" on stderr and exit code 1; command-line usage errors exit with CLI11's codes.
+// Outputs are complete or absent: checkpoints and metrics are written atomically by the library,
+// and JSONL on stdout is printed only once every record succeeded. See docs/cli.md.
 //
-// The subcommands live in common.hpp (arguments, inputs; init and tokenize) and commands.hpp
-// (the rest, for any backend: on_cpu.cpp, on_cuda.cu).
+// The subcommands live in common.hpp (arguments, inputs; those that run no model) and
+// commands.hpp (the rest, for any backend: on_cpu.cpp, on_cuda.cu).
 #include <cstdio>
 #include <string>
 
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
       if (!tk.text_given && tk.file.empty() && tk.ids.empty()) fail("tokenize: give --text, --file or --ids");
       return run_tokenize(tk);
     }
+    if (*c_pl && pl.print_config) return print_pipeline_config(pl);
     using Kind = Command::Kind;
     if (*c_gen && gen.prompts.empty() && gen.prompts_file.empty())
       fail("generate: give --prompt TEXT or --prompts FILE.jsonl");

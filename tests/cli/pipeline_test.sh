@@ -3,6 +3,7 @@
 # (tests/cli/pipeline_tiny.json):
 #   1. config errors (unknown key, wrong type, missing file) fail with exit 1, a message that
 #      names the key, and no run directory;
+#   1b. --print-config prints the whole config, even with --backend cuda on a machine without one;
 #   2. a whole run writes every stage's outputs and a report, and PPO's gold score beats SFT's;
 #   3. a rerun skips every finished stage;
 #   4. a run stopped by SIGINT in the middle of PPO exits 130 after a checkpoint, and the rerun
@@ -55,6 +56,16 @@ expect_error bad_value 'c["collect"]["max_k"] = 12' 'max_k'
 expect_error too_long 'c["model"]["n_positions"] = 40' "exceed the model's context of 40"
 "$RLHF" pipeline --config "$W/no_such_config.json" --out "$W/run_none" >none.out 2>none.err
 [ $? -eq 1 ] && grep -q "no such config file" none.err && ok "missing config: $(cat none.err)" || bad "missing config file: $(cat none.err)"
+
+# --print-config runs no model: on any backend, with every default filled in and nothing written.
+"$RLHF" --backend cuda pipeline --config "$CONFIG" --print-config >printed.json 2>printed.err
+rc=$?
+if [ $rc -eq 0 ] && "$PY" -c '
+import json, sys
+c = json.load(open("printed.json"))
+assert all(k in c for k in ("model", "sft", "collect", "reward", "ppo", "eval")), list(c)
+assert c["ppo"]["kl_coef"] == json.load(open(sys.argv[1]))["ppo"]["kl_coef"]
+' "$CONFIG"; then ok "print-config"; else bad "print-config: exit $rc: $(cat printed.err)"; fi
 
 # 2. A whole run.
 t0=$(date +%s)
