@@ -10,7 +10,8 @@
 // The backend object's precision (backend/precision.hpp) picks how float products run: fp32 by
 // cublasSgemm; tf32 on TF32 tensor cores; bf16 with both operands converted to bfloat16 in
 // stream-ordered scratch, then multiplied on tensor cores with fp32 accumulation into the float
-// output (accumulating backward passes add into fp32 gradients). Bias adds and dbias sums stay fp32.
+// output (accumulating backward passes add into fp32 gradients). Bias adds and dbias sums stay
+// fp32.
 #include <limits>
 
 #include "rlhf/backend/cuda/cublas.hpp"
@@ -75,8 +76,8 @@ void matmul_forward(const cuda& be, View<T, cuda> out, In<T, cuda> a, In<T, cuda
   const int m = cuda_detail::blas_dim(op, N), n = cuda_detail::blas_dim(op, M), k = cuda_detail::blas_dim(op, K);
   const bool in_out = layout == WeightLayout::in_out;
   // out^T [N, M] = op(W) [N, K] · a^T [K, M]
-  cuda_detail::product(be, in_out ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, T(1),
-                    w.data(), in_out ? m : k, a.data(), k, bias.present() ? T(1) : T(0), out.data(), m);
+  cuda_detail::product(be, in_out ? CUBLAS_OP_N : CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, T(1), w.data(), in_out ? m : k,
+                       a.data(), k, bias.present() ? T(1) : T(0), out.data(), m);
 }
 
 template <class T>
@@ -94,16 +95,16 @@ void matmul_backward(const cuda& be, View<T, cuda> da, View<T, cuda> dw, View<T,
   const int m = cuda_detail::blas_dim(op, M), n = cuda_detail::blas_dim(op, N), k = cuda_detail::blas_dim(op, K);
   if (K > 0 && da.present()) {
     // da^T [K, M] += op(W) [K, N] · dout^T [N, M]; op(W) = W^T for in_out (W^T is W's stored form)
-    cuda_detail::product(be, in_out ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, k, m, n, T(1),
-                      w.data(), in_out ? n : k, dout.data(), n, T(1), da.data(), k);
+    cuda_detail::product(be, in_out ? CUBLAS_OP_T : CUBLAS_OP_N, CUBLAS_OP_N, k, m, n, T(1), w.data(), in_out ? n : k,
+                         dout.data(), n, T(1), da.data(), k);
   }
   if (K > 0 && dw.present()) {
     if (in_out)  // dW^T [N, K] += dout^T [N, M] · a [M, K]
-      cuda_detail::product(be, CUBLAS_OP_N, CUBLAS_OP_T, n, k, m, T(1), dout.data(), n,
-                        a.data(), k, T(1), dw.data(), n);
+      cuda_detail::product(be, CUBLAS_OP_N, CUBLAS_OP_T, n, k, m, T(1), dout.data(), n, a.data(), k, T(1), dw.data(),
+                           n);
     else  // dW^T [K, N] += a^T [K, M] · dout [M, N]
-      cuda_detail::product(be, CUBLAS_OP_N, CUBLAS_OP_T, k, n, m, T(1), a.data(), k,
-                        dout.data(), n, T(1), dw.data(), k);
+      cuda_detail::product(be, CUBLAS_OP_N, CUBLAS_OP_T, k, n, m, T(1), a.data(), k, dout.data(), n, T(1), dw.data(),
+                           k);
   }
   if (dbias.present()) {
     portable::add_column_sums(cuda_detail::on_stream(be), dbias.data(), dout.data(), M, N);
