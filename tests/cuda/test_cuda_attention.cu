@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../portable/compare.hpp"
+#include "../unit/error_of.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -77,13 +78,8 @@ TEST_CASE_TEMPLATE("cuda attention over a KV cache equals the host's, prefill an
 TEST_CASE("cuda attention checks shapes like the CPU kernels") {
   const Tensor<float, gpu> qkv(Shape{2, 4, 12});
   Tensor<float, gpu> out(Shape{2, 4, 4}), att(Shape{2, 2, 4, 4});
-  std::string message;
-  try {
-    rlhf::attention_forward(gpu{}, out.view(), att.view(), qkv.cview(), {}, 3);
-  } catch (const rlhf::error& e) {
-    message = e.what();
-  }
-  CHECK(message == "attention_forward: 3 heads do not divide C = 4 (qkv [2, 4, 12])");
+  CHECK(testing::error_of([&] { rlhf::attention_forward(gpu{}, out.view(), att.view(), qkv.cview(), {}, 3); }) ==
+        "attention_forward: 3 heads do not divide C = 4 (qkv [2, 4, 12])");
 }
 
 }  // namespace test_cuda_attention

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rlhf/backend/cpu/tag.hpp"
+#include "../unit/error_of.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "../portable/compare.hpp"
 #include "rlhf/core/philox.hpp"
@@ -76,13 +77,8 @@ TEST_CASE_TEMPLATE("cuda AdamW steps equal the host's", T, float, double) {
 
 TEST_CASE("cuda elementwise kernels check shapes like the CPU kernels") {
   Tensor<float, gpu> a(Shape{3, 4}), b(Shape{4, 3});
-  std::string message;
-  try {
-    rlhf::gelu_forward(gpu{}, a.view(), b.cview());
-  } catch (const rlhf::error& e) {
-    message = e.what();
-  }
-  CHECK(message == "gelu_forward: out [3, 4] and x [4, 3] must have the same shape");
+  CHECK(testing::error_of([&] { rlhf::gelu_forward(gpu{}, a.view(), b.cview()); }) ==
+        "gelu_forward: out [3, 4] and x [4, 3] must have the same shape");
 }
 
 }  // namespace test_cuda_elementwise

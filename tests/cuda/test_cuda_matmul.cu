@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../portable/compare.hpp"
+#include "../unit/error_of.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
@@ -155,13 +156,9 @@ TEST_CASE("cuda matmul flattens a rank-3 input and checks shapes like the CPU ke
     }
 
   const Tensor<float, gpu> wrong(Shape{3, 5});
-  std::string message;
-  try {
-    rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wrong.cview(), {}, WeightLayout::in_out);
-  } catch (const rlhf::error& e) {
-    message = e.what();
-  }
-  CHECK(message == "matmul_forward: a [2, 3, 4] and w [3, 5] (in_out) have different inner dimensions 4 and 3");
+  CHECK(testing::error_of([&] {
+          rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wrong.cview(), {}, WeightLayout::in_out);
+        }) == "matmul_forward: a [2, 3, 4] and w [3, 5] (in_out) have different inner dimensions 4 and 3");
 }
 
 }  // namespace test_cuda_matmul

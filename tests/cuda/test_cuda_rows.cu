@@ -11,11 +11,14 @@
 #include <vector>
 
 #include "../portable/compare.hpp"
+#include "../unit/error_of.hpp"
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/backend/cuda.hpp"
 #include "rlhf/core/tensor.hpp"
 
 namespace test_cuda_rows {
+
+using testing::error_of;
 
 using gpu = rlhf::cuda;  // libcu++ declares a global namespace `cuda`
 using rlhf::Shape;
@@ -29,16 +32,6 @@ std::vector<std::int32_t> targets(std::int64_t n, std::int64_t V) {
   std::vector<std::int32_t> t(static_cast<std::size_t>(n));
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = std::int32_t((i * 7919 + 11) % std::size_t(V));
   return t;
-}
-
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const rlhf::error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace
