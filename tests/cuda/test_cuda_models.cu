@@ -144,8 +144,10 @@ TEST_CASE("cuda GPT: logits, LM loss and every gradient equal the CPU backend's"
   CHECK(compare::max_rel_error(logp_g.to_vector(), logp_c.to_vector()) <= 1e-5);
   CHECK(compare::max_rel_error(ent_g.to_vector(), ent_c.to_vector()) <= 1e-5);
   const std::vector<float> dl = compare::normal<float>(5, 1.0, 36), de = compare::normal<float>(6, 1.0, 36);
-  ref.backward_logprobs(Batch::tensor<cpu>(dl).cview(), Batch::tensor<cpu>(de).cview());
-  model.backward_logprobs(Batch::tensor<gpu>(dl).cview(), Batch::tensor<gpu>(de).cview());
+  const auto dl_c = Batch::tensor<cpu>(dl), de_c = Batch::tensor<cpu>(de);
+  const auto dl_g = Batch::tensor<gpu>(dl), de_g = Batch::tensor<gpu>(de);
+  ref.backward_logprobs(dl_c.cview(), de_c.cview());
+  model.backward_logprobs(dl_g.cview(), de_g.cview());
   CHECK(compare::max_rel_error(model.gradients().to_vector(), ref.gradients().to_vector()) <= 1e-4);
 }
 

@@ -19,10 +19,8 @@
 #include <functional>
 #include <string>
 #include <vector>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "omp_threads.hpp"
 #include "rlhf/rlhf.hpp"
 
 namespace gradcheck {
@@ -75,24 +73,14 @@ struct Options {
   double accumulate_tolerance = 1e-12;  // (c + grad) - c against grad: only round-off differs
 };
 
-// Runs its scope on one OpenMP thread. Finite differences call thousands of tiny forwards, and
-// on a loaded machine a parallel region's start and barrier cost far more than their work.
-// Forward results do not depend on the thread count, so nothing is lost; backward, whose
-// reductions do depend on it, still runs on the full team.
-class SingleThreaded {
- public:
-#ifdef _OPENMP
-  SingleThreaded() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleThreaded() { omp_set_num_threads(saved_); }
-
- private:
-  int saved_;
-#endif
-};
+// Finite differences run on one OpenMP thread (OmpThreads one_thread(1)): they call thousands of
+// tiny forwards, and on a loaded machine a parallel region's start and barrier cost far more
+// than their work. Forward results do not depend on the thread count, so nothing is lost;
+// backward, whose reductions do depend on it, still runs on the full team.
 
 // Central-difference gradient of loss() with respect to every element of x (restored after).
 inline std::vector<double> numeric_gradient(Tensor& x, const std::function<double()>& loss, double eps) {
-  const SingleThreaded one_thread;
+  const testing::OmpThreads one_thread(1);
   std::vector<double> grad(static_cast<std::size_t>(x.numel()));
   for (std::int64_t i = 0; i < x.numel(); ++i) {
     const double saved = x.data()[i];

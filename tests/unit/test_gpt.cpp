@@ -37,6 +37,8 @@ struct Batch {
   Tensor<double, cpu> key_mask{{2, 5}, {1, 1, 1, 1, 1, 0, 0, 1, 1, 1}};
   Tensor<std::int32_t, cpu> targets{{2, 5}, {5, 9, 2, 7, 11, -100, -100, 12, 4, 6}};
   Tensor<double, cpu> loss_mask{{2, 5}, {1, 1, 1, 1, 0, 0, 0, 1, 1, 1}};
+  // The targets with an id at every position, as the log-prob head needs.
+  Tensor<std::int32_t, cpu> targets_valid() const { return {{2, 5}, {5, 9, 2, 7, 11, 0, 0, 12, 4, 6}}; }
 };
 
 }  // namespace
@@ -190,4 +192,72 @@ TEST_CASE("GPT in bf16: loss, gradients and AdamW steps stay within bf16 toleran
   CHECK(last32 < 0.5 * first);
 }
 
+}  // namespace test_gpt
+
+namespace test_gpt {
+
+// A view of a temporary would dangle once the call that took it returns, and GPT reads its
+// inputs again in the heads and in backward: taking such a view does not compile.
+static_assert(!std::is_convertible_v<Tensor<float, cpu>&&, View<const float, cpu>>);
+static_assert(!std::is_convertible_v<const Tensor<float, cpu>&&, View<const float, cpu>>);
+static_assert(!std::is_convertible_v<Tensor<float, cpu>&&, View<float, cpu>>);
+static_assert(std::is_convertible_v<const Tensor<float, cpu>&, View<const float, cpu>>);
+static_assert(std::is_convertible_v<Tensor<float, cpu>&, View<float, cpu>>);
+
+TEST_CASE("GPT: heads and backward read the model's own copies of ids, positions, masks and targets") {
+  // One model is given inputs that are scribbled over and freed right after each call, the
+  // other inputs that live on: the same gradients, bit for bit (under ASan, reading the freed
+  // buffers, as the model once did, is a heap-use-after-free).
+  auto scribble_and_free = [](auto& tensor) {
+    std::fill(tensor.data(), tensor.data() + tensor.numel(), 1);
+    tensor = std::remove_reference_t<decltype(tensor)>();
+  };
+  for (bool logprob_head : {false, true}) {
+    GPT<double, cpu> kept(tiny_config()), freed(tiny_config());
+    kept.init_weights(3);
+    freed.init_weights(3);
+    Batch b;
+    kept.zero_grad();
+    freed.zero_grad();
+    Tensor<double, cpu> logp({2, 5}), entropy({2, 5}), dlogp({2, 5}, {1, 2, 3, 4, 5, 0, 0, 6, 7, 8}), dent({2, 5}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    kept.forward(b.ids, b.positions, b.key_mask);
+    if (logprob_head) {
+      const auto targets = b.targets_valid();
+      kept.logprobs(logp.view(), targets, 0.7, entropy.view());
+      kept.backward_logprobs(dlogp, dent);
+    } else {
+      kept.lm_loss(b.targets, b.loss_mask);
+      kept.backward_lm_loss();
+    }
+    {
+      Batch gone;
+      freed.forward(gone.ids, gone.positions, gone.key_mask);
+      scribble_and_free(gone.ids);
+      scribble_and_free(gone.positions);
+      scribble_and_free(gone.key_mask);
+      if (logprob_head) {
+        auto targets = gone.targets_valid();
+        Tensor<double, cpu> logp2({2, 5}), entropy2({2, 5});
+        freed.logprobs(logp2.view(), targets, 0.7, entropy2.view());
+        scribble_and_free(targets);
+        scribble_and_free(entropy2);
+        freed.backward_logprobs(dlogp, dent);
+      } else {
+        freed.lm_loss(gone.targets, gone.loss_mask);
+        scribble_and_free(gone.targets);
+        scribble_and_free(gone.loss_mask);
+        freed.backward_lm_loss();
+      }
+    }
+    INFO((logprob_head ? "log-prob head" : "LM loss"));
+    CHECK(freed.gradients().to_vector() == kept.gradients().to_vector());
+  }
+}
+
+}  // namespace test_gpt
+
+namespace test_gpt {
+// The CPU backend provides every kernel the models and trainers need, in float and double.
+static_assert(rlhf::ModelBackend<cpu, float>);
+static_assert(rlhf::ModelBackend<cpu, double>);
 }  // namespace test_gpt

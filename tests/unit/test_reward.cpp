@@ -20,6 +20,7 @@
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/reward.hpp"
 #include "error_of.hpp"
+#include "count_a_rankings.hpp"
 #include "temp_dir.hpp"
 
 namespace test_reward {
@@ -237,7 +238,8 @@ TEST_CASE("reward model gradient check (double, 2 layers): rewards and per-token
     const auto r = model.rewards(ids, positions, mask, read_at);
     std::vector<double> d(3);
     rlhf::loss::kwise_loss<double>(std::span<const double>(r.data(), 3), groups, d);
-    model.backward(Tensor<double, cpu>({3}, d));
+    const Tensor<double, cpu> drewards({3}, d);
+    model.backward(drewards);
     const double err = gradcheck::whole_model_error(model.gpt().parameters(), model.gpt().gradients(), loss);
     MESSAGE("relative error ", err);
     CHECK(err <= 1e-6);
@@ -261,35 +263,9 @@ TEST_CASE("reward model gradient check (double, 2 layers): rewards and per-token
 
 namespace {
 
-// A synthetic preference task: the labeler prefers completions with more 'a's. K completions per
-// prompt of random letters from {a, b, c}; ranks by the count of 'a' (ties share a rank).
+// K completions per prompt of 6 random letters from {a, b, c}, ranked by their count of 'a'.
 fs::path write_kwise(const fs::path& dir, int records, std::uint64_t seed, int K = 4) {
-  const fs::path file = dir / "kwise.jsonl";
-  std::ofstream out(file);
-  const rlhf::PhiloxStream rng{seed, 0};
-  std::uint64_t k = 0;
-  for (int r = 0; r < records; ++r) {
-    nlohmann::json completions = nlohmann::json::array(), ranking = nlohmann::json::array();
-    std::vector<int> counts;
-    for (int i = 0; i < K; ++i) {
-      std::string s;
-      int a = 0;
-      for (int j = 0; j < 6; ++j) {
-        const char ch = "abc"[rng.word(k++) % 3];
-        a += ch == 'a';
-        s += ch;
-      }
-      completions.push_back(s);
-      counts.push_back(a);
-    }
-    for (int i = 0; i < K; ++i) {
-      int rank = 1;
-      for (int j = 0; j < K; ++j) rank += counts[std::size_t(j)] > counts[std::size_t(i)];
-      ranking.push_back(rank);
-    }
-    out << nlohmann::json{{"prompt", "q:"}, {"completions", completions}, {"ranking", ranking}}.dump() << '\n';
-  }
-  return file;
+  return testing::write_count_a_rankings(dir, {.records = records, .seed = seed, .min_k = K, .max_k = K});
 }
 
 rlhf::nn::GPTConfig byte_config() {

@@ -119,11 +119,16 @@ class Tensor {
   std::int64_t numel() const { return data_ ? shape_.numel() : 0; }
   std::size_t bytes() const { return static_cast<std::size_t>(numel()) * sizeof(T); }
 
-  View<T, B> view() { return {data(), shape_}; }
-  View<const T, B> view() const { return {data(), shape_}; }
-  View<const T, B> cview() const { return {data(), shape_}; }
-  operator View<T, B>() { return view(); }
-  operator View<const T, B>() const { return cview(); }
+  // Views of a named tensor only: a temporary's view would dangle once the full expression ends
+  // (model.forward(make_ids()) followed by backward), so taking one does not compile.
+  View<T, B> view() & { return {data(), shape_}; }
+  View<const T, B> view() const& { return {data(), shape_}; }
+  View<const T, B> cview() const& { return {data(), shape_}; }
+  operator View<T, B>() & { return view(); }
+  operator View<const T, B>() const& { return cview(); }
+  View<const T, B> view() const&& = delete;
+  View<const T, B> cview() const&& = delete;
+  operator View<const T, B>() const&& = delete;
 
   template <class... I>
     requires(B::host_accessible && sizeof...(I) >= 1)

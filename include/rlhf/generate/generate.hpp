@@ -99,8 +99,16 @@ Generation<T> generate(nn::GPT<T, B>& model, const std::vector<std::vector<std::
 
   nn::KVCache<T, B> cache(mc, Bn, L);
   const B& be = model.backend();
-  View<const T, B> logits = model.forward_cached(cache, columns(tokens, 0, Pn), columns(positions, 0, Pn),
-                                                 columns(mask, 0, Pn));
+  // One step's inputs: columns [c0, c0 + n) of the host arrays on the model's backend.
+  Tensor<std::int32_t, B> step_tokens, step_positions;
+  Tensor<T, B> step_mask;
+  auto step = [&](std::int64_t c0, std::int64_t n) {
+    step_tokens = columns(tokens, c0, n);
+    step_positions = columns(positions, c0, n);
+    step_mask = columns(mask, c0, n);
+    return model.forward_cached(cache, step_tokens, step_positions, step_mask);
+  };
+  View<const T, B> logits = step(0, Pn);
   Tensor<std::int32_t, B> next(Shape{Bn});
   Tensor<T, B> next_logp(Shape{Bn});
   std::vector<bool> finished(prompts.size(), false);
@@ -126,7 +134,7 @@ Generation<T> generate(nn::GPT<T, B>& model, const std::vector<std::vector<std::
     }
     ++steps;
     if (all_finished || steps == config.max_new_tokens) break;
-    logits = model.forward_cached(cache, columns(tokens, col, 1), columns(positions, col, 1), columns(mask, col, 1));
+    logits = step(col, 1);
   }
 
   const std::int64_t used = Pn + steps;

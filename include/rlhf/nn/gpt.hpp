@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "rlhf/backend/contract.hpp"
 #include "rlhf/core/check.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/nn/arena.hpp"
@@ -38,6 +39,8 @@ struct HeadParameter {
 
 template <class T, Backend B>
 class GPT {
+  static_assert(check_model_backend<B, T>());  // each missing kernel family is named
+
  public:
   explicit GPT(const GPTConfig& config, B backend = {}, const std::vector<HeadParameter>& heads = {},
                Trainable trainable = Trainable::yes)
@@ -116,8 +119,8 @@ class GPT {
     for (std::size_t l = 0; l < blocks_.size(); ++l)
       blocks_[l].forward(be_, acts_.x[l + 1], acts_.blocks[l], acts_.x[l], key_mask);
     ln_f_.forward(be_, acts_.ln_f, acts_.x.back());
-    ids_ = ids;
-    positions_ = positions;
+    ids_ = keep(ids_kept_, ids);
+    positions_ = positions.data() == default_positions_.data() ? positions : keep(positions_kept_, positions);
     return acts_.ln_f.out;
   }
 
@@ -138,8 +141,8 @@ class GPT {
     check::shape("GPT::lm_loss", "targets", targets, ids_.shape());
     check::optional_shape("GPT::lm_loss", "mask", mask, ids_.shape());
     lm_head_forward();
-    targets_ = targets;
-    loss_mask_ = mask;
+    targets_ = keep(targets_kept_, targets);
+    loss_mask_ = mask.present() ? keep(loss_mask_kept_, mask) : View<const T, B>{};
     const std::int64_t N = rows();
     return cross_entropy_forward(be_, acts_.row_values, acts_.lse, acts_.logits, targets.reshape({N}),
                                  mask.present() ? mask.reshape({N}) : mask);
@@ -161,14 +164,14 @@ class GPT {
     check::shape("GPT::logprobs", "logp", logp, ids_.shape());
     check::optional_shape("GPT::logprobs", "entropy", entropy, ids_.shape());
     lm_head_forward();
-    targets_ = targets;
+    targets_ = keep(targets_kept_, targets);
     temperature_ = temperature;
     const std::int64_t N = rows();
     logprob_forward(be_, logp.reshape({N}), acts_.lse, acts_.logits, targets.reshape({N}), temperature);
     entropy_ = {};
     if (entropy.present()) {  // same lse: both are of logits / temperature
       entropy_forward(be_, entropy.reshape({N}), acts_.lse, acts_.logits, temperature);
-      entropy_ = entropy;
+      entropy_ = keep(entropy_kept_, View<const T, B>(entropy));
     }
   }
   // dlogp [B, T]: gradient of the loss with respect to the log-probs of the last logprobs();
@@ -194,7 +197,7 @@ class GPT {
   // the logits [B, V] of each row's last new token. Only that row's hidden state goes through
   // the LM head. Prefill is the first call (the whole left-padded prompt), then one token a call.
   // Rows are independent here, so a small step (one token for a few rows) runs as slices of rows
-  // side by side (row_parts / run_parts of the backend), each slice through the whole model.
+  // side by side (row_parts / run_tasks of the backend), each slice through the whole model.
   View<const T, B> forward_cached(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<std::int32_t, B> positions,
                                   In<T, B> key_mask_new) {
     constexpr std::string_view op = "GPT::forward_cached";
@@ -211,7 +214,7 @@ class GPT {
     plan_inference(Bn, Tn, parts);
     for (std::int64_t b = 0; b < Bn; ++b)  // the new positions' mask joins the cache's
       B::copy(cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
-    run_parts(be_, parts, [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
+    run_tasks(be_, parts, parts, [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
     cache.length = past + Tn;
     return inference_logits_.cview();
   }
@@ -253,6 +256,16 @@ class GPT {
     View<T, B> dresidual, dhidden, dlogits;
     typename Block<T, B>::Scratch block;
   };
+
+  // src's values in dst (reshaped when its shape differs, so a steady-state step does not
+  // allocate): what a head or backward reads after the call that passed src, owned by the model,
+  // so the caller's buffers may be gone by then (llm.c keeps its inputs the same way).
+  template <class E>
+  static View<const E, B> keep(Tensor<E, B>& dst, View<const E, B> src) {
+    if (dst.shape() != src.shape() || dst.numel() != src.numel()) dst = Tensor<E, B>(src.shape());
+    B::copy(dst.data(), src.data(), src.bytes());
+    return dst.cview();
+  }
 
   static bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -438,6 +451,10 @@ class GPT {
   Tensor<T, B> inference_logits_;  // [B, V]
   std::int64_t inference_b_ = -1, inference_t_ = -1;
   Tensor<std::int32_t, B> default_positions_;
+  // What the heads and backward read after the call that gave it: views of the model's own
+  // copies (keep), or of default_positions_; absent before the first forward / head call.
+  Tensor<std::int32_t, B> ids_kept_, positions_kept_, targets_kept_;
+  Tensor<T, B> loss_mask_kept_, entropy_kept_;
   View<const std::int32_t, B> ids_, positions_, targets_;
   View<const T, B> loss_mask_;
   View<const T, B> entropy_;

@@ -269,7 +269,7 @@ class PPOTrainer {
     m["response/length"] = length_sum / double(Bn);
     m["response/eos_rate"] = eos / double(Bn);
 
-    update(m);
+    run_update(m);
     if (config_.adaptive_kl) kl_.update(mean_kl, Bn);
     ++iteration_;
     const auto t2 = std::chrono::steady_clock::now();
@@ -279,6 +279,16 @@ class PPOTrainer {
     m["time/scoring"] = scoring_seconds_;
     m["time/update"] = upd_s;
     m["tokens/s"] = length_sum / (gen_s + upd_s);
+    return m;
+  }
+
+  // The update alone (ppo_epochs × minibatches) on the last rollout(), without a new rollout or
+  // the KL controller: step() is rollout(), then this. Called again, it trains once more on the
+  // same rollout (on a fixed rollout the value model's loss must fall). Returns its metrics.
+  nlohmann::json update() {
+    if (rollout_.mask.numel() == 0) fail("PPOTrainer::update: no rollout yet (call rollout() or step() first)");
+    nlohmann::json m;
+    run_update(m);
     return m;
   }
 
@@ -362,7 +372,7 @@ class PPOTrainer {
     return out;
   }
 
-  void update(nlohmann::json& m) {
+  void run_update(nlohmann::json& m) {
     const Rollout<T>& r = rollout_;
     const std::int64_t Bn = r.mask.size(0);
     const std::int64_t micro = config_.micro_batch_size > 0 ? config_.micro_batch_size : config_.mini_batch_size;
@@ -442,48 +452,49 @@ class PPOTrainer {
     const auto attn_b = on_backend<B>(attn.cview(), attn_s_);
     const auto tgt_b = on_backend<B>(tgt.cview(), tgt_s_);
 
-    // The two models' passes are independent: a small step runs them side by side (run_parts).
+    // The two models' passes are independent: both always run; a small step runs them side by
+    // side (run_tasks), a large one in turn with threaded kernels.
     auto policy_part = [&] {
-    // Policy: log-probs (and entropy) at the temperature of the rollout.
-    Tensor<T, B> logp_full(Shape{n, L}), ent_full(Shape{n, L});
-    policy_.forward(ids_b, pos_b, attn_b);
-    policy_.logprobs(logp_full.view(), tgt_b, tau, ent_full.view());
-    Tensor<T, cpu> logp(Shape{n, A}), ent(Shape{n, A});
-    copy_actions(logp_full.cview(), logp);
-    copy_actions(ent_full.cview(), ent);
-    if (first_ratio_error) {
-      double e = 0;
-      for (std::int64_t i = 0; i < logp.numel(); ++i)
-        if (mask.data()[i] != T(0)) e = std::max(e, std::abs(std::exp(double(logp.data()[i]) - double(old_logp.data()[i])) - 1));
-      *first_ratio_error = e;
-    }
-    Tensor<T, cpu> dlogp(Shape{n, A}), dent(Shape{n, A});
-    const loss::PolicyLossStats pg = loss::policy_loss<T>(dlogp.view(), logp, old_logp, adv, mask, config_.cliprange, share);
-    s.pg_loss = pg.loss;
-    s.clipfrac = pg.clipfrac * share;
-    s.approxkl = pg.approxkl * share;
-    s.entropy = loss::masked_mean<T>(ent, mask) * share;
-    // Entropy bonus: loss −c · mean_mask H, so dL/dH = −c · share / tokens on the mask.
-    for (std::int64_t i = 0; i < dent.numel(); ++i)
-      dent.data()[i] = mask.data()[i] != T(0) ? T(-config_.entropy_coef * share / tokens) : T(0);
-    policy_.backward_logprobs(to_full(dlogp, dlogp_s_), config_.entropy_coef > 0 ? to_full(dent, dent_s_) : View<const T, B>{});
+      // Policy: log-probs (and entropy) at the temperature of the rollout.
+      Tensor<T, B> logp_full(Shape{n, L}), ent_full(Shape{n, L});
+      policy_.forward(ids_b, pos_b, attn_b);
+      policy_.logprobs(logp_full.view(), tgt_b, tau, ent_full.view());
+      Tensor<T, cpu> logp(Shape{n, A}), ent(Shape{n, A});
+      copy_actions(logp_full.cview(), logp);
+      copy_actions(ent_full.cview(), ent);
+      if (first_ratio_error) {
+        double e = 0;
+        for (std::int64_t i = 0; i < logp.numel(); ++i)
+          if (mask.data()[i] != T(0)) e = std::max(e, std::abs(std::exp(double(logp.data()[i]) - double(old_logp.data()[i])) - 1));
+        *first_ratio_error = e;
+      }
+      Tensor<T, cpu> dlogp(Shape{n, A}), dent(Shape{n, A});
+      const loss::PolicyLossStats pg = loss::policy_loss<T>(dlogp.view(), logp, old_logp, adv, mask, config_.cliprange, share);
+      s.pg_loss = pg.loss;
+      s.clipfrac = pg.clipfrac * share;
+      s.approxkl = pg.approxkl * share;
+      s.entropy = loss::masked_mean<T>(ent, mask) * share;
+      // Entropy bonus: loss −c · mean_mask H, so dL/dH = −c · share / tokens on the mask.
+      for (std::int64_t i = 0; i < dent.numel(); ++i)
+        dent.data()[i] = mask.data()[i] != T(0) ? T(-config_.entropy_coef * share / tokens) : T(0);
+      policy_.backward_logprobs(to_full(dlogp, dlogp_s_), config_.entropy_coef > 0 ? to_full(dent, dent_s_) : View<const T, B>{});
     };
 
     auto value_part = [&] {
-    // Value model: clipped value loss, scaled by vf_coef.
-    const View<const T, B> v_full = value_.values(ids_b, pos_b, attn_b);
-    Tensor<T, cpu> v(Shape{n, A}), dv(Shape{n, A});
-    copy_actions(v_full, v);
-    const loss::ValueLossStats vf = loss::value_loss<T>(dv.view(), v, old_v, ret, mask, config_.cliprange_value, share);
-    for (std::int64_t i = 0; i < dv.numel(); ++i) dv.data()[i] = T(double(dv.data()[i]) * config_.vf_coef);
-    s.vf_loss = vf.loss;
-    s.vclipfrac = vf.clipfrac * share;
-    value_.backward_values(to_full(dv, dv_s_));
+      // Value model: clipped value loss, scaled by vf_coef.
+      const View<const T, B> v_full = value_.values(ids_b, pos_b, attn_b);
+      Tensor<T, cpu> v(Shape{n, A}), dv(Shape{n, A});
+      copy_actions(v_full, v);
+      const loss::ValueLossStats vf = loss::value_loss<T>(dv.view(), v, old_v, ret, mask, config_.cliprange_value, share);
+      for (std::int64_t i = 0; i < dv.numel(); ++i) dv.data()[i] = T(double(dv.data()[i]) * config_.vf_coef);
+      s.vf_loss = vf.loss;
+      s.vclipfrac = vf.clipfrac * share;
+      value_.backward_values(to_full(dv, dv_s_));
     };
 
     const std::int64_t C = policy_.config().n_embd;
-    const std::int64_t parts = row_parts(policy_.backend(), 2, n * L * 12 * C * C * 3);  // fwd + bwd of each model
-    run_parts(policy_.backend(), parts, [&](std::int64_t p) { p == 0 ? policy_part() : value_part(); });
+    const std::int64_t side_by_side = row_parts(policy_.backend(), 2, n * L * 12 * C * C * 3);  // fwd + bwd of each model
+    run_tasks(policy_.backend(), 2, side_by_side, [&](std::int64_t p) { p == 0 ? policy_part() : value_part(); });
     return s;
   }
 

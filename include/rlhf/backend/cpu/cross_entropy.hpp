@@ -31,19 +31,22 @@ T cross_entropy_forward(const cpu&, View<T, cpu> losses, View<T, cpu> lse, In<T,
   const std::int64_t N = rows.N, V = rows.V;
   for (std::int64_t n = 0; n < N; ++n)
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);
-  T weighted = 0;
-#pragma omp parallel for schedule(static) reduction(+ : weighted) if(N * V >= cpu_detail::min_parallel_work)
-  for (std::int64_t n = 0; n < N; ++n) {
-    const T m = mask.present() ? mask.data()[n] : T(1);
-    if (m == T(0)) {
-      losses.data()[n] = lse.data()[n] = T(0);
-      continue;
+  // The per-token losses are independent; their weighted sum is added in a fixed order.
+  const T weighted = ordered_sum<T>(N, N * V >= min_parallel_work, [&](std::int64_t n0, std::int64_t n1) {
+    T w = 0;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const T m = mask.present() ? mask.data()[n] : T(1);
+      if (m == T(0)) {
+        losses.data()[n] = lse.data()[n] = T(0);
+        continue;
+      }
+      const T* z = logits.data() + n * V;
+      lse.data()[n] = row_logsumexp(z, V, T(1));
+      losses.data()[n] = lse.data()[n] - z[targets.data()[n]];
+      w += m * losses.data()[n];
     }
-    const T* z = logits.data() + n * V;
-    lse.data()[n] = row_logsumexp(z, V, T(1));
-    losses.data()[n] = lse.data()[n] - z[targets.data()[n]];
-    weighted += m * losses.data()[n];
-  }
+    return w;
+  });
   const T total = mask_total(mask, N);
   return total != T(0) ? weighted / total : T(0);
 }

@@ -1,12 +1,16 @@
 #pragma once
-// OpenMP thread queries that also compile without OpenMP.
+// OpenMP thread queries that also compile without OpenMP, reductions whose bits do not depend
+// on which thread finishes first, and the CPU's schedules for independent parts of a step.
 #include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <optional>
+#include <vector>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+#include "rlhf/backend/cpu/tag.hpp"
 
 #ifdef RLHF_OPENBLAS
 extern "C" int openblas_get_num_threads(void);
@@ -61,6 +65,28 @@ struct BlasSingleThread {
 #endif
 };
 
+// Σ of chunk(begin, end) over [0, n) cut into one contiguous chunk per thread of a team (a team
+// of one unless `threaded`), the chunks' sums added in chunk order. An OpenMP reduction(+) adds
+// the threads' partials in the order they finish, so its last bits change from run to run; this
+// gives the same bits on every run with the same number of threads.
+template <class Acc, class Chunk>
+Acc ordered_sum(std::int64_t n, bool threaded, Chunk&& chunk) {
+  thread_local std::vector<Acc> partials;  // the calling thread's, kept: no allocation per call
+  const auto most = static_cast<std::size_t>(threaded ? max_threads() : 1);
+  if (partials.size() < most) partials.resize(most);
+  Acc* partial = partials.data();
+  std::int64_t team = 1;
+#pragma omp parallel if(threaded)
+  {
+    const std::int64_t t = thread_index(), nt = thread_count();
+    if (t == 0) team = nt;
+    partial[t] = chunk(n * t / nt, n * (t + 1) / nt);
+  }
+  Acc total = partial[0];
+  for (std::int64_t t = 1; t < team; ++t) total += partial[t];
+  return total;
+}
+
 // BlasSingleThread when `when` holds, else nothing (small products: matmul.hpp).
 struct BlasSingleThreadIf {
   std::optional<BlasSingleThread> guard;
@@ -72,36 +98,45 @@ struct BlasSingleThreadIf {
 }  // namespace rlhf::cpu_detail
 
 namespace rlhf {
-struct cpu;
 
-// A step over `rows` independent rows whose products total `multiply_adds`: how many slices of
-// rows to run side by side (run_parts). Small steps (a generation step: a few rows through every
-// weight matrix) run one slice per thread, each through the whole model, instead of waking the
-// team for every small kernel; large ones run as one slice with threaded kernels.
-inline std::int64_t row_parts(const cpu&, std::int64_t rows, std::int64_t multiply_adds) {
+// A step over `rows` independent rows whose products total `multiply_adds`: into how many slices
+// of rows to cut it, the slices then run side by side (run_tasks). Small steps (a generation
+// step: a few rows through every weight matrix) run one slice per thread, each through the whole
+// model, instead of waking the team for every small kernel; large ones run as one slice with
+// threaded kernels. The backend object's side_by_side setting forces either answer (the tests
+// run both); whatever it answers, every row is computed.
+inline std::int64_t row_parts(const cpu& be, std::int64_t rows, std::int64_t multiply_adds) {
   constexpr std::int64_t sliced_below = std::int64_t{1} << 27;
   const std::int64_t threads = cpu_detail::max_threads();
-  if (threads < 2 || rows < 2 || multiply_adds >= sliced_below) return 1;
+  if (rows < 2 || be.side_by_side == SideBySide::never) return 1;
+  if (be.side_by_side == SideBySide::always) return std::min(std::max<std::int64_t>(threads, 2), rows);
+  if (threads < 2 || multiply_adds >= sliced_below) return 1;
   return std::min(threads, rows);
 }
 
-// Runs part(p) for p in [0, parts), one OpenMP thread each, with the BLAS single-threaded and the
-// kernels inside running on their own thread. An exception in a part is rethrown after all
-// parts ended (one may not leave an OpenMP region).
-template <class Part>
-void run_parts(const cpu&, std::int64_t parts, Part&& part) {
-  if (parts <= 1) {
-    part(std::int64_t{0});
+// Runs task(i) once for every i in [0, tasks), whatever `concurrency` says: that only chooses the
+// schedule. concurrency <= 1: one after another on the calling thread, the kernels inside
+// threaded as usual. Otherwise up to `concurrency` tasks at once, one OpenMP thread each (never
+// more threads than OpenMP's limit), with the BLAS single-threaded and the kernels inside running
+// on their own thread. An exception in a task is rethrown after all tasks ended (one may not
+// leave an OpenMP region).
+template <class Task>
+void run_tasks(const cpu&, std::int64_t tasks, std::int64_t concurrency, Task&& task) {
+  if (concurrency <= 1 || tasks <= 1) {
+    for (std::int64_t i = 0; i < tasks; ++i) task(i);
     return;
   }
+  // A team of one (concurrency forced on one thread) still runs the tasks in turn inside the
+  // region, so their kernels see the schedule a wider team would give each task.
+  const int threads = static_cast<int>(std::min({concurrency, tasks, cpu_detail::max_threads()}));
   const cpu_detail::BlasSingleThread blas_guard;
   std::exception_ptr failure;
-#pragma omp parallel for schedule(static, 1) num_threads(static_cast<int>(parts))
-  for (std::int64_t p = 0; p < parts; ++p) {
+#pragma omp parallel for schedule(static, 1) num_threads(threads)
+  for (std::int64_t i = 0; i < tasks; ++i) {
     try {
-      part(p);
+      task(i);
     } catch (...) {
-#pragma omp critical(rlhf_run_parts)
+#pragma omp critical(rlhf_run_tasks)
       if (!failure) failure = std::current_exception();
     }
   }

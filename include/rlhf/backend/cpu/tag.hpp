@@ -1,7 +1,9 @@
 #pragma once
 // rlhf::cpu: host memory, 64-byte aligned (one cache line, a full AVX-512 register), kernels on
 // Eigen and OpenMP. The object carries the precision of its matrix products (backend/precision.hpp:
-// fp32 unless asked; tf32 and bf16 are emulated here, for checking a run's numerics).
+// fp32 unless asked; tf32 and bf16 are emulated here, for checking a run's numerics) and a
+// scheduling choice, side_by_side.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -11,12 +13,20 @@
 
 namespace rlhf {
 
+// Whether independent parts of a step (the slices of a generation step's rows, PPO's policy and
+// value passes) run side by side, one thread each with unthreaded kernels, or one after another
+// with threaded kernels. `automatic` lets row_parts (cpu/parallel.hpp) decide from the step's
+// size; `always` and `never` force one schedule, so tests can run both. It is a schedule only:
+// the same work is done either way, and the results differ at most by float summation order.
+enum class SideBySide : std::uint8_t { automatic, always, never };
+
 struct cpu {
   static constexpr std::string_view name = "cpu";
   static constexpr bool host_accessible = true;
   static constexpr std::size_t alignment = 64;
 
   MatmulPrecision precision = MatmulPrecision::fp32;
+  SideBySide side_by_side = SideBySide::automatic;
 
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
