@@ -319,3 +319,34 @@ TEST_CASE("cuda PPO step: rollout and updated policy and value model equal the C
 }
 
 }  // namespace test_cuda_models
+
+namespace test_cuda_models {
+
+TEST_CASE("cuda GPT on a user's non-blocking stream: the same loss and gradients as on the default stream") {
+  // Every copy and zero fill of a model's step is ordered on the backend's stream (copy_bytes,
+  // zero_bytes; backend/cuda/tag.hpp): with a stream that does not synchronise with the legacy
+  // default stream, a copy left there would race with the kernels.
+  cudaStream_t stream = nullptr;
+  RLHF_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  GPT<float, cpu> ref(byte_model());
+  ref.init_weights(5);
+  GPT<float, gpu> on_default(byte_model()), on_stream(byte_model(), gpu{.stream = stream});
+  copy_weights(ref, on_default);
+  copy_weights(ref, on_stream);
+  const Batch b;
+  const auto ids = Batch::tensor<gpu>(b.ids), pos = Batch::tensor<gpu>(b.positions), tgt = Batch::tensor<gpu>(b.targets);
+  const auto km = Batch::tensor<gpu>(b.key_mask), lm = Batch::tensor<gpu>(b.loss_mask);
+  float losses[2];
+  int i = 0;
+  for (GPT<float, gpu>* model : {&on_default, &on_stream}) {
+    model->zero_grad();
+    model->forward(ids.cview(), pos.cview(), km.cview());
+    losses[i++] = model->lm_loss(tgt.cview(), lm.cview());
+    model->backward_lm_loss();
+  }
+  CHECK(losses[0] == losses[1]);
+  CHECK(on_stream.gradients().to_vector() == on_default.gradients().to_vector());
+  RLHF_CUDA_CHECK(cudaStreamDestroy(stream));
+}
+
+}  // namespace test_cuda_models

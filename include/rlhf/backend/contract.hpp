@@ -6,6 +6,7 @@
 // docs/architecture.md). check_model_backend<B, T>() asserts each family with a message that
 // names the missing kernels; nn::GPT calls it, so a backend that lacks one fails there, at the
 // point of use, instead of deep inside a layer's template.
+#include <cstddef>
 #include <cstdint>
 
 #include "rlhf/backend/adamw_step.hpp"
@@ -16,6 +17,15 @@
 #include "rlhf/core/weight_layout.hpp"
 
 namespace rlhf::contract {
+
+// Copies and zero fills ordered with the backend object's kernels (a CUDA backend: on its stream).
+template <class B>
+concept memory = requires(const B& be, void* dst, const void* src, std::size_t bytes) {
+  copy_bytes(be, dst, src, bytes);
+  zero_bytes(be, dst, bytes);
+  bytes_to_host(be, dst, src, bytes);  // returns when the host bytes are there
+  bytes_from_host(be, dst, src, bytes);
+};
 
 // A product with an optional bias, forward and backward (accumulating).
 template <class B, class T>
@@ -87,7 +97,7 @@ concept schedules = requires(const B& be, std::int64_t n, void (*task)(std::int6
 namespace rlhf {
 
 template <class B, class T>
-concept ModelBackend = Backend<B> && contract::matmul<B, T> && contract::layernorm<B, T> && contract::elementwise<B, T> &&
+concept ModelBackend = Backend<B> && contract::memory<B> && contract::matmul<B, T> && contract::layernorm<B, T> && contract::elementwise<B, T> &&
                        contract::attention<B, T> && contract::embedding<B, T> && contract::vocabulary<B, T> &&
                        contract::training<B, T> && contract::schedules<B>;
 
@@ -97,6 +107,8 @@ template <class B, class T>
 consteval bool check_model_backend() {
   static_assert(Backend<B>, "rlhf: B is not a backend: it needs name, host_accessible, allocate, deallocate, copy, "
                             "copy_from_host, copy_to_host, fill_zero (backend/backend.hpp)");
+  static_assert(contract::memory<B>, "rlhf: backend B has no copy_bytes / zero_bytes / bytes_to_host / bytes_from_host "
+                                     "(backend/contract.hpp)");
   static_assert(contract::matmul<B, T>, "rlhf: backend B has no matmul_forward / matmul_backward for this T (backend/contract.hpp)");
   static_assert(contract::layernorm<B, T>, "rlhf: backend B has no layernorm_forward / layernorm_backward for this T (backend/contract.hpp)");
   static_assert(contract::elementwise<B, T>,

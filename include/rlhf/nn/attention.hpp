@@ -36,9 +36,9 @@ struct CausalSelfAttention {
 
   // Accumulates into din.
   void backward(const B& be, View<T, B> din, In<T, B> dout, const Cache& c, const Scratch& s, In<T, B> in) const {
-    B::fill_zero(s.dqkv.data(), s.dqkv.bytes());
-    B::fill_zero(s.datt.data(), s.datt.bytes());
-    B::fill_zero(s.dy.data(), s.dy.bytes());
+    zero_bytes(be, s.dqkv.data(), s.dqkv.bytes());
+    zero_bytes(be, s.datt.data(), s.datt.bytes());
+    zero_bytes(be, s.dy.data(), s.dy.bytes());
     c_proj.backward(be, s.dy, dout, c.y);
     attention_backward(be, s.dqkv, s.datt, s.dy, c.qkv, c.att, n_head);
     c_attn.backward(be, din, s.dqkv, in);

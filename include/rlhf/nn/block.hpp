@@ -52,10 +52,10 @@ struct Block {
 
   // dresidual holds dL/dx_out on entry and dL/dx_in on return.
   void backward(const B& be, View<T, B> dresidual, const Cache& c, const Scratch& s, In<T, B> x_in) const {
-    B::fill_zero(s.dln.data(), s.dln.bytes());
+    zero_bytes(be, s.dln.data(), s.dln.bytes());
     mlp.backward(be, s.dln, dresidual, c.mlp, s.mlp, c.ln_2.out);
     ln_2.backward(be, dresidual, s.dln, c.ln_2, c.x_mid);
-    B::fill_zero(s.dln.data(), s.dln.bytes());
+    zero_bytes(be, s.dln.data(), s.dln.bytes());
     attn.backward(be, s.dln, dresidual, c.attn, s.attn, c.ln_1.out);
     ln_1.backward(be, dresidual, s.dln, c.ln_1, x_in);
   }

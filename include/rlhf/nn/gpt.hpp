@@ -88,7 +88,7 @@ class GPT {
 
   void zero_grad() {
     require_trainable("GPT::zero_grad");
-    B::fill_zero(grads_.data(), grads_.bytes());
+    zero_bytes(be_, grads_.data(), grads_.bytes());
   }
 
   // The trunk. ids [B, T] int32; positions [B, T] or absent (then 0..T-1 in every row; give
@@ -150,7 +150,7 @@ class GPT {
   void backward_lm_loss(T dloss = T(1)) {
     require_trainable("GPT::backward_lm_loss");
     const std::int64_t N = rows();
-    B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
+    zero_bytes(be_, grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
     cross_entropy_backward(be_, grads_acts_.dlogits, acts_.logits, acts_.lse, targets_.reshape({N}),
                            loss_mask_.present() ? loss_mask_.reshape({N}) : loss_mask_, dloss);
     backward_from_logits();
@@ -183,7 +183,7 @@ class GPT {
     if (dentropy.present() && !entropy_.present())
       fail("GPT::backward_logprobs: dentropy given, but the last logprobs() computed no entropy");
     const std::int64_t N = rows();
-    B::fill_zero(grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
+    zero_bytes(be_, grads_acts_.dlogits.data(), grads_acts_.dlogits.bytes());
     logprob_backward(be_, grads_acts_.dlogits, dlogp.reshape({N}), acts_.logits, acts_.lse, targets_.reshape({N}),
                      temperature_);
     if (dentropy.present())
@@ -213,7 +213,7 @@ class GPT {
     const std::int64_t parts = row_parts(be_, Bn, Bn * Tn * 12 * C * C);
     plan_inference(Bn, Tn, parts);
     for (std::int64_t b = 0; b < Bn; ++b)  // the new positions' mask joins the cache's
-      B::copy(cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
+      copy_bytes(be_, cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
     run_tasks(be_, parts, parts, [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
     cache.length = past + Tn;
     return inference_logits_.cview();
@@ -224,7 +224,7 @@ class GPT {
     require_trainable("GPT::backward_hidden");
     check::same("GPT::backward_hidden", "dhidden", dhidden, "hidden", acts_.ln_f.out);
     View<T, B> dres = grads_acts_.dresidual;
-    B::fill_zero(dres.data(), dres.bytes());
+    zero_bytes(be_, dres.data(), dres.bytes());
     ln_f_.backward(be_, dres, dhidden, acts_.ln_f, acts_.x.back());
     for (std::size_t l = blocks_.size(); l-- > 0;)
       blocks_[l].backward(be_, dres, acts_.blocks[l], grads_acts_.block, acts_.x[l]);
@@ -261,9 +261,9 @@ class GPT {
   // allocate): what a head or backward reads after the call that passed src, owned by the model,
   // so the caller's buffers may be gone by then (llm.c keeps its inputs the same way).
   template <class E>
-  static View<const E, B> keep(Tensor<E, B>& dst, View<const E, B> src) {
+  View<const E, B> keep(Tensor<E, B>& dst, View<const E, B> src) const {
     if (dst.shape() != src.shape() || dst.numel() != src.numel()) dst = Tensor<E, B>(src.shape());
-    B::copy(dst.data(), src.data(), src.bytes());
+    copy_bytes(be_, dst.data(), src.data(), src.bytes());
     return dst.cview();
   }
 
@@ -400,7 +400,7 @@ class GPT {
       blocks_[l].forward_cached(be_, s.x, s.block, s.x, rows(cache.k[l].view(), cache_row), rows(cache.v[l].view(), cache_row),
                                 key_mask, past);
     for (std::int64_t b = 0; b < n; ++b)
-      B::copy(s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
+      copy_bytes(be_, s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
     ln_f_.forward(be_, s.last_ln, s.last);
     matmul_forward(be_, rows(inference_logits_.view(), config_.vocab_size), s.last_ln.out, wte_.table, View<const T, B>{},
                    WeightLayout::out_in);
@@ -428,7 +428,7 @@ class GPT {
   }
   void backward_from_logits() {
     View<T, B> dh = grads_acts_.dhidden;
-    B::fill_zero(dh.data(), dh.bytes());
+    zero_bytes(be_, dh.data(), dh.bytes());
     matmul_backward(be_, dh.reshape({rows(), config_.n_embd}), wte_.dtable, View<T, B>{}, grads_acts_.dlogits,
                     acts_.ln_f.out.reshape({rows(), config_.n_embd}), wte_.table, WeightLayout::out_in);
     backward_hidden(dh);

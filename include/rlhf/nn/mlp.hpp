@@ -22,8 +22,8 @@ struct MLP {
   }
   // Accumulates into din.
   void backward(const B& be, View<T, B> din, In<T, B> dout, const Cache& c, const Scratch& s, In<T, B> in) const {
-    B::fill_zero(s.dh.data(), s.dh.bytes());
-    B::fill_zero(s.dg.data(), s.dg.bytes());
+    zero_bytes(be, s.dh.data(), s.dh.bytes());
+    zero_bytes(be, s.dg.data(), s.dg.bytes());
     c_proj.backward(be, s.dg, dout, c.g);
     gelu_backward(be, s.dh, s.dg, c.h);
     c_fc.backward(be, din, s.dh, in);

@@ -98,7 +98,7 @@ class RewardModel {
     const View<const T, B> hidden = gpt_.forward(ids, positions, key_mask);
     forwarded_ += Bn;
     plan(Bn, Tn);
-    B::copy_from_host(rows_.data(), rows_host_.data(), rows_host_.size() * sizeof(std::int32_t));
+    bytes_from_host(backend(), rows_.data(), rows_host_.data(), rows_host_.size() * sizeof(std::int32_t));
     // The rows to read are a gather, which is what an embedding lookup is: table = hidden.
     embedding_forward(backend(), s_.picked, hidden.reshape({Bn * Tn, C}), View<const std::int32_t, B>(rows_.cview()));
     matmul_forward(backend(), s_.out.reshape({Bn, 1}), s_.picked, w_, View<const T, B>{}, WeightLayout::out_in);
@@ -111,10 +111,10 @@ class RewardModel {
     if (mode_ != Mode::rewards) fail("RewardModel::backward: call rewards() first");
     check::shape("RewardModel::backward", "drewards", drewards, s_.out.shape());
     const std::int64_t Bn = planned_b_, Tn = planned_t_, C = config().n_embd;
-    B::fill_zero(s_.dpicked.data(), s_.dpicked.bytes());
+    zero_bytes(backend(), s_.dpicked.data(), s_.dpicked.bytes());
     matmul_backward(backend(), s_.dpicked, dw_, View<T, B>{}, drewards.reshape({Bn, 1}), s_.picked, w_,
                     WeightLayout::out_in);
-    B::fill_zero(s_.dhidden.data(), s_.dhidden.bytes());
+    zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
     embedding_backward(backend(), s_.dhidden.reshape({Bn * Tn, C}), s_.dpicked, View<const std::int32_t, B>(rows_.cview()));
     gpt_.backward_hidden(s_.dhidden);
   }
@@ -137,7 +137,7 @@ class RewardModel {
     if (mode_ != Mode::values) fail("RewardModel::backward_values: call values() first");
     check::shape("RewardModel::backward_values", "dvalues", dvalues, s_.values.shape());
     const std::int64_t N = planned_b_ * planned_t_, C = config().n_embd;
-    B::fill_zero(s_.dhidden.data(), s_.dhidden.bytes());
+    zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
     matmul_backward(backend(), s_.dhidden.reshape({N, C}), dw_, View<T, B>{}, dvalues.reshape({N, 1}),
                     hidden_.reshape({N, C}), w_, WeightLayout::out_in);
     gpt_.backward_hidden(s_.dhidden);
@@ -148,7 +148,7 @@ class RewardModel {
                         std::span<const std::int32_t> read_at) {
     const View<const T, B> r = rewards(ids, positions, key_mask, read_at);
     std::vector<T> host(static_cast<std::size_t>(r.numel()));
-    B::copy_to_host(host.data(), r.data(), r.bytes());
+    bytes_to_host(backend(), host.data(), r.data(), r.bytes());
     for (T& x : host) x = T(gain_ * double(x) + bias_);
     return host;
   }

@@ -355,10 +355,10 @@ class PPOTrainer {
   }
 
   // Positions [0, L − 1) of a [B, L] backend tensor into a host action array [B, L − 1].
-  static void copy_actions(View<const T, B> full, Tensor<T, cpu>& out) {
+  void copy_actions(View<const T, B> full, Tensor<T, cpu>& out) const {
     const std::int64_t Bn = full.size(0), L = full.size(1);
     std::vector<T> host(static_cast<std::size_t>(full.numel()));
-    B::copy_to_host(host.data(), full.data(), full.bytes());
+    bytes_to_host(policy_.backend(), host.data(), full.data(), full.bytes());
     for (std::int64_t b = 0; b < Bn; ++b)
       for (std::int64_t j = 0; j + 1 < L; ++j) out(b, j) = host[std::size_t(b * L + j)];
   }

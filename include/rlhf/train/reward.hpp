@@ -126,7 +126,7 @@ std::vector<T> raw_rewards(nn::RewardModel<T, B>& model, std::span<const std::ve
                                              read_at);
     const std::size_t n0 = out.size();
     out.resize(n0 + std::size_t(r.numel()));
-    B::copy_to_host(out.data() + n0, r.data(), r.bytes());
+    bytes_to_host(model.backend(), out.data() + n0, r.data(), r.bytes());
   }
   return out;
 }
@@ -202,7 +202,7 @@ class RewardTrainer {
       loss += share * l;
       ranking += loss::ranking_stats(r, batch.groups);
       moments.add(r);
-      B::copy_from_host(drewards_device_.data(), drewards_.data(), drewards_.size() * sizeof(T));
+      bytes_from_host(model_.backend(), drewards_device_.data(), drewards_.data(), drewards_.size() * sizeof(T));
       model_.backward(drewards_device_.cview());
     }
     const double grad_norm = optim::clip_grad_norm(model_.backend(), model_.gpt().gradients().view(), config_.max_grad_norm);
@@ -306,7 +306,7 @@ class RewardTrainer {
     const View<const T, B> r = model_.rewards(on_backend<B>(batch.ids, ids_device_), {},
                                               on_backend<B>(batch.key_mask, mask_device_), batch.read_at);
     host_rewards_.resize(std::size_t(r.numel()));
-    B::copy_to_host(host_rewards_.data(), r.data(), r.bytes());
+    bytes_to_host(model_.backend(), host_rewards_.data(), r.data(), r.bytes());
     if (drewards_device_.numel() != r.numel()) drewards_device_ = Tensor<T, B>(Shape{r.numel()});
     return host_rewards_;
   }

@@ -206,7 +206,7 @@ class SFTTrainer {
   std::int64_t correct_predictions(const data::TokenBatch<T>& batch, std::vector<T>& logits) {
     const View<const T, B> device = model_.last_logits();
     logits.resize(static_cast<std::size_t>(device.numel()));
-    B::copy_to_host(logits.data(), device.data(), device.bytes());
+    bytes_to_host(model_.backend(), logits.data(), device.data(), device.bytes());
     const std::int64_t V = device.size(1);
     std::int64_t right = 0;
     for (std::int64_t n = 0; n < batch.ids.numel(); ++n) {

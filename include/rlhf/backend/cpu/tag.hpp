@@ -48,4 +48,11 @@ struct cpu {
 
 static_assert(Backend<cpu>);
 
+// Memory operations ordered with the backend object's kernels (backend/contract.hpp): on the CPU
+// every kernel has returned before the next call, so these are plain copies.
+inline void copy_bytes(const cpu&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
+inline void zero_bytes(const cpu&, void* dst, std::size_t bytes) { cpu::fill_zero(dst, bytes); }
+inline void bytes_to_host(const cpu&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
+inline void bytes_from_host(const cpu&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
+
 }  // namespace rlhf
