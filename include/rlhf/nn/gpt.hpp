@@ -262,7 +262,7 @@ class GPT {
   // so the caller's buffers may be gone by then (llm.c keeps its inputs the same way).
   template <class E>
   View<const E, B> keep(Tensor<E, B>& dst, View<const E, B> src) const {
-    if (dst.shape() != src.shape() || dst.numel() != src.numel()) dst = Tensor<E, B>(src.shape());
+    if (dst.shape() != src.shape()) dst = Tensor<E, B>(src.shape());
     copy_bytes(be_, dst.data(), src.data(), src.bytes());
     return dst.cview();
   }

@@ -38,26 +38,22 @@ void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cp
                         In<T, cpu> w, In<T, cpu> mean, In<T, cpu> rstd) {
   const std::int64_t C = check::layernorm_backward_args("layernorm_backward", dx, dw, db, dout, x, w, mean, rstd);
   const std::int64_t N = mean.numel();
-  // dx rows are independent; dw and db are sums over rows: each thread sums its contiguous
-  // chunk of rows into its own slot, and the slots are added in thread order afterwards, so the
+  // dx rows are independent; dw and db are sums over rows: each thread sums its chunk of rows
+  // (run_chunks) into its own slot, and the slots are added in thread order afterwards, so the
   // bits depend on the thread count only, never on which thread finishes first.
   const bool threaded = N * C >= cpu_detail::min_parallel_work;
   thread_local std::vector<T> slots;  // [team][dw | db], the calling thread's, kept between calls
   const auto most = static_cast<std::size_t>(threaded ? cpu_detail::max_threads() : 1);
   if (slots.size() < most * 2 * std::size_t(C)) slots.resize(most * 2 * std::size_t(C));
   T* const slot = slots.data();
-  std::int64_t team = 1;
-#pragma omp parallel if(threaded)
-  {
+  const std::int64_t team = cpu_detail::run_chunks(N, threaded, [&](std::int64_t t, std::int64_t i0, std::int64_t i1) {
     using Row = Eigen::Array<T, Eigen::Dynamic, 1>;
-    const std::int64_t t = cpu_detail::thread_index(), nt = cpu_detail::thread_count();
-    if (t == 0) team = nt;
     cpu_detail::MutRowArray<T> dw_t(slot + 2 * C * t, C), db_t(slot + 2 * C * t + C, C);
     dw_t.setZero();
     db_t.setZero();
     Row xhat(C), g(C);
     const cpu_detail::RowArray<T> W(w.data(), C);
-    for (std::int64_t i = N * t / nt; i < N * (t + 1) / nt; ++i) {
+    for (std::int64_t i = i0; i < i1; ++i) {
       const cpu_detail::RowArray<T> xi(x.data() + i * C, C), gi(dout.data() + i * C, C);
       const T s = rstd.data()[i];
       xhat = (xi - mean.data()[i]) * s;
@@ -67,7 +63,7 @@ void layernorm_backward(const cpu&, View<T, cpu> dx, View<T, cpu> dw, View<T, cp
       db_t += gi;
       cpu_detail::MutRowArray<T>(dx.data() + i * C, C) += s * (g - g_mean - xhat * gx_mean);
     }
-  }
+  });
   cpu_detail::MutRowArray<T> dW(dw.data(), C), dB(db.data(), C);
   for (std::int64_t t = 0; t < team; ++t) {
     dW += cpu_detail::RowArray<T>(slot + 2 * C * t, C);

@@ -65,23 +65,32 @@ struct BlasSingleThread {
 #endif
 };
 
-// Σ of chunk(begin, end) over [0, n) cut into one contiguous chunk per thread of a team (a team
-// of one unless `threaded`), the chunks' sums added in chunk order. An OpenMP reduction(+) adds
-// the threads' partials in the order they finish, so its last bits change from run to run; this
-// gives the same bits on every run with the same number of threads.
+// Runs chunk(t, begin, end) on each thread t of a team (a team of one unless `threaded`): thread
+// t gets the t-th of the team's contiguous chunks of [0, n). Returns the team's size. The split
+// is fixed, so what a thread computes depends on the team's size only.
+template <class Chunk>
+std::int64_t run_chunks(std::int64_t n, bool threaded, Chunk&& chunk) {
+  std::int64_t team = 1;
+#pragma omp parallel if(threaded)
+  {
+    const std::int64_t t = thread_index(), nt = thread_count();
+    if (t == 0) team = nt;
+    chunk(t, n * t / nt, n * (t + 1) / nt);
+  }
+  return team;
+}
+
+// Σ of chunk(begin, end) over run_chunks' chunks of [0, n), the chunks' sums added in chunk
+// order. An OpenMP reduction(+) adds the threads' partials in the order they finish, so its last
+// bits change from run to run; this gives the same bits on every run with the same team size.
 template <class Acc, class Chunk>
 Acc ordered_sum(std::int64_t n, bool threaded, Chunk&& chunk) {
   thread_local std::vector<Acc> partials;  // the calling thread's, kept: no allocation per call
   const auto most = static_cast<std::size_t>(threaded ? max_threads() : 1);
   if (partials.size() < most) partials.resize(most);
   Acc* partial = partials.data();
-  std::int64_t team = 1;
-#pragma omp parallel if(threaded)
-  {
-    const std::int64_t t = thread_index(), nt = thread_count();
-    if (t == 0) team = nt;
-    partial[t] = chunk(n * t / nt, n * (t + 1) / nt);
-  }
+  const std::int64_t team =
+      run_chunks(n, threaded, [&](std::int64_t t, std::int64_t i0, std::int64_t i1) { partial[t] = chunk(i0, i1); });
   Acc total = partial[0];
   for (std::int64_t t = 1; t < team; ++t) total += partial[t];
   return total;
