@@ -1,6 +1,6 @@
-// Helpers the kernel-parity tests share (tests/portable on OpenMP, tests/cuda on the GPU): inputs
-// drawn from Philox, tensors of either backend from host values, the relative error between two
-// results, and a finite-difference check. Free of Eigen, for nvcc.
+// Helpers the parity tests share (tests/ops/model_parity.hpp, tests/portable, tests/cuda): inputs
+// drawn from Philox, tensors of any backend from host values, and the relative error between two
+// results. Free of Eigen, for nvcc.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <type_traits>
 #include <vector>
 
@@ -24,11 +23,6 @@ std::vector<T> normal(std::uint64_t seed, double scale, std::int64_t count) {
   std::vector<T> v(static_cast<std::size_t>(count));
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = T(scale * rng.normal(i));
   return v;
-}
-
-template <class T>
-std::vector<T> zeros(std::int64_t count) {
-  return std::vector<T>(static_cast<std::size_t>(count), T(0));
 }
 
 // Host values as a tensor of backend B, of the given shape or 1-D.
@@ -49,30 +43,6 @@ double max_rel_error(const std::vector<T>& a, const std::vector<T>& b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     e = std::max(e, std::abs(double(a[i]) - double(b[i])) / std::max(1.0, std::abs(double(b[i]))));
   return e;
-}
-
-// Two implementations of one formula, summing in different orders, agree this closely.
-template <class T>
-double tolerance() {
-  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
-}
-
-// Every `stride`-th entry of `grad` against the central difference of loss() in x (double).
-inline void check_gradient(std::vector<double>& x, const std::function<double()>& loss, const std::vector<double>& grad,
-                           std::size_t stride, double tol = 1e-7) {
-  REQUIRE(x.size() == grad.size());
-  const double h = 1e-5;
-  double worst = 0;
-  for (std::size_t i = 0; i < x.size(); i += stride) {
-    const double saved = x[i];
-    x[i] = saved + h;
-    const double plus = loss();
-    x[i] = saved - h;
-    const double minus = loss();
-    x[i] = saved;
-    worst = std::max(worst, std::abs((plus - minus) / (2 * h) - grad[i]) / std::max(1.0, std::abs(grad[i])));
-  }
-  CHECK(worst <= tol);
 }
 
 }  // namespace compare

@@ -15,7 +15,7 @@
 #include <limits>
 
 #include "rlhf/backend/cuda/cublas.hpp"
-#include "rlhf/backend/cuda/elementwise.cuh"
+#include "rlhf/backend/cuda/executor.cuh"
 #include "rlhf/backend/cuda/stream_scratch.hpp"
 #include "rlhf/backend/kernel_checks.hpp"
 #include "rlhf/backend/portable/bias.hpp"
@@ -45,9 +45,9 @@ void product(const cuda& be, cublasOperation_t ta, cublasOperation_t tb, int m, 
       const std::int64_t a_count = std::int64_t(lda) * (ta == CUBLAS_OP_N ? k : m);
       const std::int64_t b_count = std::int64_t(ldb) * (tb == CUBLAS_OP_N ? n : k);
       const StreamScratch<std::uint16_t> a16(std::size_t(a_count), be.stream), b16(std::size_t(b_count), be.stream);
-      portable::to_bfloat16_bits(on_stream(be), a16.data(), a, a_count);
-      portable::to_bfloat16_bits(on_stream(be), b16.data(), b, b_count);
-      check_launch("matmul (bf16 operands)");
+      portable::to_bfloat16_bits(thrust_policy(be), a16.data(), a, a_count);
+      portable::to_bfloat16_bits(thrust_policy(be), b16.data(), b, b_count);
+      after_kernel(be, "matmul (bf16 operands)");
       return gemm_ex(h, ta, tb, m, n, k, alpha, a16.data(), CUDA_R_16BF, lda, b16.data(), CUDA_R_16BF, ldb, beta, c,
                      ldc, CUBLAS_COMPUTE_32F);
     }
@@ -66,8 +66,8 @@ void matmul_forward(const cuda& be, View<T, cuda> out, In<T, cuda> a, In<T, cuda
   check::matmul_precision<T>(op, be.precision);
   if (M == 0 || N == 0) return;
   if (bias.present()) {
-    portable::broadcast_rows(cuda_detail::on_stream(be), out.data(), bias.data(), M, N);
-    cuda_detail::check_launch("matmul_forward (bias)");
+    portable::broadcast_rows(thrust_policy(be), out.data(), bias.data(), M, N);
+    after_kernel(be, "matmul_forward (bias)");
   }
   if (K == 0) {
     if (!bias.present()) be.fill_zero(out.data(), std::size_t(out.numel()) * sizeof(T));
@@ -107,8 +107,8 @@ void matmul_backward(const cuda& be, View<T, cuda> da, View<T, cuda> dw, View<T,
                            k);
   }
   if (dbias.present()) {
-    portable::add_column_sums(cuda_detail::on_stream(be), dbias.data(), dout.data(), M, N);
-    cuda_detail::check_launch("matmul_backward (bias)");
+    portable::add_column_sums(thrust_policy(be), dbias.data(), dout.data(), M, N);
+    after_kernel(be, "matmul_backward (bias)");
   }
 }
 

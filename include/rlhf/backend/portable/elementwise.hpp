@@ -2,9 +2,8 @@
 // Elementwise kernels written once as Thrust algorithms over __host__ __device__ functors:
 // GELU (tanh form) forward and backward, the residual connection, the AdamW update, and the
 // gradient-norm pair Σ x² (in double, as on the CPU) and x ← factor · x. The CUDA
-// backend runs them on its stream (backend/cuda/elementwise.cuh); compiled by g++ with
-// THRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_OMP the same code runs on the CPU, which is how the
-// tests check them on machines without a GPU (tests/portable).
+// backend runs them on its stream and thrust_omp on OpenMP threads (backend/thrust/elementwise.hpp),
+// which is how the tests check them on machines without a GPU (tests/portable).
 //
 // Each function takes a Thrust execution policy and raw pointers of the policy's memory space;
 // the formulas are those of the CPU kernels (backend/cpu/gelu.hpp, residual.hpp, adamw.hpp),

@@ -1,8 +1,8 @@
 #pragma once
 // Row-wise kernels written once as Thrust algorithms over __host__ __device__ functors:
 // LayerNorm, softmax, and the ops over the vocabulary (fused cross-entropy, log-probs, entropy),
-// forward and backward. The CUDA backend runs them on its stream (backend/cuda/rows.cuh); g++
-// with THRUST_DEVICE_SYSTEM_OMP runs the same code on the CPU (tests/portable).
+// forward and backward. The CUDA backend runs them on its stream, thrust_omp on OpenMP threads
+// (backend/thrust/rows.hpp; tests/portable).
 //
 // One functor call handles one row, so rows run in parallel and each row's sums run in a fixed
 // order: the results do not depend on the thread count. Reductions across rows (LayerNorm's dw
