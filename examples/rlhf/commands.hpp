@@ -22,6 +22,7 @@
 #include "rlhf/train/pipeline.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/reward.hpp"
+#include "rlhf/train/run_directory.hpp"
 #include "rlhf/train/sft.hpp"
 
 namespace rlhf_cli {
@@ -42,22 +43,29 @@ Loaded<B> load_model(const fs::path& dir, const B& be) {
   return l;
 }
 
-// With --resume, continues the run saved in `out` (which must exist); without, refuses to
-// overwrite one. `position()` is where the resumed run stands, for the message.
+// With --resume, continues the run saved in `run` (its newest checkpoint-STEP); without, refuses
+// to overwrite one. `position()` is where the resumed run stands, for the message.
 template <class Trainer, class Position>
-void resume_or_start(Trainer& trainer, const fs::path& out, bool resume, const char* unit, Position position) {
-  const fs::path state = out / "trainer_state.json";
+void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resume, const char* unit, Position position) {
+  const std::string out = run.path().string();
   if (resume) {
-    if (!fs::exists(state)) fail(state.string(), ": no such file (nothing to --resume)");
-    trainer.resume(out);
-    std::printf("resumed from %s at %s %lld\n", out.string().c_str(), unit, (long long)position());
-  } else if (fs::exists(state)) {
-    fail(out.string(), ": already holds a training run (trainer_state.json); use --resume to continue it");
+    if (!rlhf::train::resume_from_latest(run, trainer))
+      fail(out, ": no checkpoint-STEP directory (nothing to --resume)");
+    std::printf("resumed from %s at %s %lld\n", out.c_str(), unit, (long long)position());
+  } else if (run.holds_unversioned_run() || run.latest_checkpoint()) {
+    fail(out, ": already holds a training run (", run.holds_unversioned_run() ? std::string("trainer_state.json") : run.latest_checkpoint()->filename().string(),
+         "); use --resume to continue it");
   }
+}
+
+// --out must name a directory (an empty one would write into the current directory).
+inline void require_out(const std::string& out) {
+  if (out.empty()) fail("--out must name a directory, got \"\"");
 }
 
 template <rlhf::Backend B>
 int run_sft(SftArgs a, const B& be) {
+  require_out(a.out);
   require_file(a.data);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions;
@@ -70,19 +78,18 @@ int run_sft(SftArgs a, const B& be) {
       dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
   std::printf("%zu training, %zu validation examples\n", split.train.size(), split.validation.size());
   rlhf::train::SFTTrainer<T, B> trainer(*l.model, dataset, split, a.cfg);
-  const fs::path out = a.out;
-  resume_or_start(trainer, out, a.resume, "step", [&] { return trainer.step_count(); });
+  rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
   if (trainer.step_count() >= a.cfg.max_steps) {
     std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(),
                 (long long)a.cfg.max_steps);
     return 0;
   }
-  // Created only now that model, data and state are known good: a failing run leaves no output.
-  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
   const rlhf::io::SaveOptions options = l.tokenizer.save_options();
   const rlhf::train::SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
-    trainer.save(out, options);
-    std::printf("saved %s at step %lld\n", out.string().c_str(), (long long)step);
+    run.commit_checkpoint(step, [&](const fs::path& dir) { trainer.save(dir, options); });
+    std::printf("saved %s at step %lld\n", a.out.c_str(), (long long)step);
     std::fflush(stdout);
   });
   if (last.tokens > 0)
@@ -237,6 +244,7 @@ std::unique_ptr<rlhf::nn::RewardModel<T, B>> load_or_start_reward_model(const fs
 
 template <rlhf::Backend B>
 int run_reward(RewardArgs a, const B& be) {
+  require_out(a.out);
   require_file(a.data);
   if (!a.normalize_data.empty()) require_file(a.normalize_data);
   const auto model = load_or_start_reward_model(a.model, a.cfg.seed, be);
@@ -253,23 +261,23 @@ int run_reward(RewardArgs a, const B& be) {
       dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
   std::printf("%zu training, %zu validation groups\n", split.train.size(), split.validation.size());
   rlhf::train::RewardTrainer<T, B> trainer(*model, dataset, split, a.cfg);
-  const fs::path out = a.out;
-  resume_or_start(trainer, out, a.resume, "step", [&] { return trainer.step_count(); });
+  rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
   const rlhf::io::SaveOptions options = tok.save_options();
   auto normalize_and_save = [&](std::int64_t step) {
     std::vector<std::int64_t> from;
     const auto seqs = reference ? reference->sequences : trainer.reference_sequences(&from);
     const auto [mean, std_dev] = trainer.normalize(seqs, reference ? reference->from : from);
-    trainer.save(out, options);
+    run.commit_checkpoint(step, [&](const fs::path& dir) { trainer.save(dir, options); });
     std::printf("saved %s at step %lld (normalised on %zu %s completions: raw mean %.4g, std %.4g)\n",
-                out.string().c_str(), (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
+                a.out.c_str(), (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
     std::fflush(stdout);
   };
   if (trainer.step_count() >= a.cfg.max_steps) {
     std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(), (long long)a.cfg.max_steps);
     return 0;
   }
-  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
   const rlhf::train::RewardEvaluation last = trainer.train(log, normalize_and_save);
   if (last.ranking.pairs > 0)
     std::printf("final validation loss %.4f, accuracy %.4f over %lld comparisons, margin %.4f\n", last.loss,
@@ -304,6 +312,7 @@ int run_score(const ScoreArgs& a, const B& be) {
 
 template <rlhf::Backend B>
 int run_ppo(PpoArgs a, const B& be) {
+  require_out(a.out);
   a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
   a.cfg.validate();
   if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);
@@ -332,13 +341,13 @@ int run_ppo(PpoArgs a, const B& be) {
   rlhf::train::PPOTrainer<T, B> trainer(*sft.model, *reference, *value,
                                                 rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
                                                 sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
-  const fs::path out = a.out;
-  resume_or_start(trainer, out, a.resume, "iteration", [&] { return trainer.iteration(); });
+  rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  resume_or_start(trainer, run, a.resume, "iteration", [&] { return trainer.iteration(); });
   if (trainer.iteration() >= a.iterations) {
     std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(), (long long)a.iterations);
     return 0;
   }
-  rlhf::train::MetricsLog log(out / "metrics.jsonl", a.resume);
+  rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
   const rlhf::io::SaveOptions options = sft.tokenizer.save_options();
   while (trainer.iteration() < a.iterations) {
     const json record = trainer.step();
@@ -346,8 +355,8 @@ int run_ppo(PpoArgs a, const B& be) {
     const std::int64_t it = trainer.iteration();
     if (it % a.log_every == 0 || it == 1 || it == a.iterations) std::printf("%s\n", rlhf::train::progress_line(record).c_str());
     if ((a.save_every > 0 && it % a.save_every == 0) || it == a.iterations) {
-      trainer.save(out, options);
-      std::printf("saved %s at iteration %lld\n", out.string().c_str(), (long long)it);
+      run.commit_checkpoint(it, [&](const fs::path& dir) { trainer.save(dir, options); });
+      std::printf("saved %s at iteration %lld\n", a.out.c_str(), (long long)it);
     }
     std::fflush(stdout);
   }

@@ -38,6 +38,7 @@ struct SftArgs {
   rlhf::train::SFTConfig cfg;
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.05;
+  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
   bool resume = false;
 };
 
@@ -60,6 +61,7 @@ struct RewardArgs {
   rlhf::train::RewardConfig cfg;
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.1;
+  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
   bool resume = false;
 };
 
@@ -72,6 +74,7 @@ struct PpoArgs {
   std::string policy, reward, prompts, out, ptx_data, kl_estimator = "k1";
   rlhf::train::PPOConfig cfg;
   std::int64_t iterations = 100, save_every = 10, log_every = 1;
+  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
   bool resume = false;
 };
 

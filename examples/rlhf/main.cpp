@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   CLI::App* c_sft = app.add_subcommand("sft", "Supervised fine-tuning on TRL JSONL ({\"prompt\",\"completion\"} or {\"text\"})");
   c_sft->add_option("--model", sft.model, "Checkpoint directory to start from")->required();
   c_sft->add_option("--data", sft.data, "SFT data, JSONL")->required();
-  c_sft->add_option("--out", sft.out, "Output directory: checkpoints, training state, metrics.jsonl")->required();
+  c_sft->add_option("--out", sft.out, "Output directory: the model, checkpoint-STEP/ (what --resume reads), metrics.jsonl")->required();
   c_sft->add_option("--batch-size", sft.cfg.batch_size, "Sequences per step")->capture_default_str();
   c_sft->add_option("--micro-batch-size", sft.cfg.micro_batch_size, "Sequences per forward/backward (0: the whole batch)")->capture_default_str();
   c_sft->add_option("--max-length", sft.max_length, "Truncate examples to this many tokens (0: the model's context)")->capture_default_str();
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   c_sft->add_option("--seed", sft.cfg.seed, "Seed of the split and the data order")->capture_default_str();
   add_step_options(c_sft, sft.cfg);
   c_sft->add_flag("--resume", sft.resume, "Continue the run saved in --out");
+  c_sft->add_option("--keep-checkpoints", sft.keep_checkpoints, "Committed checkpoint-STEP directories kept in --out (the newest)")->capture_default_str()->check(CLI::PositiveNumber);
 
   GenerateArgs& gen = command.generate;
   CLI::App* c_gen = app.add_subcommand("generate", "Sample completions; prints JSONL {\"prompt\",\"completion\",\"tokens\",\"logprob\",\"finished\"}");
@@ -108,7 +109,7 @@ int main(int argc, char** argv) {
   CLI::App* c_rw = app.add_subcommand("reward", "Train a reward model on comparisons (pairwise or K-wise JSONL) -> checkpoint + metrics.jsonl");
   c_rw->add_option("--model", rw.model, "Checkpoint to start from: an SFT model (a new score head) or a reward model")->required();
   c_rw->add_option("--data", rw.data, "Comparisons, JSONL: {\"prompt\",\"chosen\",\"rejected\"[,\"margin\"]} or {\"prompt\",\"completions\",\"ranking\"}")->required();
-  c_rw->add_option("--out", rw.out, "Output directory: the reward model, training state, metrics.jsonl")->required();
+  c_rw->add_option("--out", rw.out, "Output directory: the reward model, checkpoint-STEP/ (what --resume reads), metrics.jsonl")->required();
   c_rw->add_option("--batch-size", rw.cfg.batch_size, "Groups (pairs or K-wise prompts) per step")->capture_default_str();
   c_rw->add_option("--micro-batch-tokens", rw.cfg.micro_batch_tokens, "Padded tokens per forward/backward (groups stay whole)")->capture_default_str();
   c_rw->add_option("--center-coefficient", rw.cfg.center_coefficient, "Pairwise data: c of c * mean((r_w + r_l)^2) (0: off)")->capture_default_str();
@@ -118,6 +119,7 @@ int main(int argc, char** argv) {
   c_rw->add_option("--seed", rw.cfg.seed, "Seed of the head, the split and the data order")->capture_default_str();
   add_step_options(c_rw, rw.cfg);
   c_rw->add_flag("--resume", rw.resume, "Continue the run saved in --out");
+  c_rw->add_option("--keep-checkpoints", rw.keep_checkpoints, "Committed checkpoint-STEP directories kept in --out (the newest)")->capture_default_str()->check(CLI::PositiveNumber);
 
   ScoreArgs& sc = command.score;
   CLI::App* c_sc = app.add_subcommand("score", "Score prompt/completion pairs with a reward model; prints JSONL {\"prompt\",\"completion\",\"score\",\"reward\"}");
@@ -130,7 +132,7 @@ int main(int argc, char** argv) {
   c_ppo->add_option("--policy", ppo.policy, "SFT checkpoint: the policy starts from it and it is the frozen reference")->required();
   c_ppo->add_option("--reward", ppo.reward, "Reward-model checkpoint: the frozen scorer; the value model starts from it")->required();
   c_ppo->add_option("--prompts", ppo.prompts, "JSONL of {\"prompt\"}")->required();
-  c_ppo->add_option("--out", ppo.out, "Output directory: policy/, value/, trainer_state.json, metrics.jsonl")->required();
+  c_ppo->add_option("--out", ppo.out, "Output directory: policy/, value/, checkpoint-STEP/ (what --resume reads), metrics.jsonl")->required();
   c_ppo->add_option("--iterations", ppo.iterations, "PPO iterations (rollout + update)")->capture_default_str();
   c_ppo->add_option("--batch-size", ppo.cfg.batch_size, "Episodes (prompts) per iteration")->capture_default_str();
   c_ppo->add_option("--mini-batch-size", ppo.cfg.mini_batch_size, "Episodes per optimizer step")->capture_default_str();
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
   c_ppo->add_option("--log-every", ppo.log_every, "Progress line every N iterations (metrics.jsonl gets every one)")->capture_default_str();
   c_ppo->add_option("--seed", ppo.cfg.seed, "Seed of the prompt order, the sampler and the minibatches")->capture_default_str();
   c_ppo->add_flag("--resume", ppo.resume, "Continue the run saved in --out");
+  c_ppo->add_option("--keep-checkpoints", ppo.keep_checkpoints, "Committed checkpoint-STEP directories kept in --out (the newest)")->capture_default_str()->check(CLI::PositiveNumber);
 
   TokenizeArgs tk;
   CLI::App* c_tk = app.add_subcommand("tokenize", "Token ids of a text (JSON array); --decode adds the round trip");

@@ -74,9 +74,12 @@ ok init "$RLHF" init --config config.json --out m0 --seed 1 --tokenizer bytes
 [ -f m0/config.json ] && [ -f m0/model.safetensors ] || bad "init: no checkpoint in m0"
 ok sft "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 30 --batch-size 8 --micro-batch-size 4 \
   --lr 3e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2
-for f in config.json model.safetensors optimizer.safetensors trainer_state.json metrics.jsonl; do
+for f in config.json model.safetensors metrics.jsonl checkpoint-30/model.safetensors checkpoint-30/optimizer.safetensors \
+  checkpoint-30/trainer_state.json checkpoint-30/checkpoint.json; do
   [ -f "m1/$f" ] || bad "sft: m1/$f missing"
 done
+[ -e m1/checkpoint-15 ] && bad "sft: the older checkpoint-15 was not pruned"
+cmp -s m1/model.safetensors m1/checkpoint-30/model.safetensors || bad "sft: m1/model.safetensors is not the newest checkpoint's"
 grep -q "eval/loss" sft.out || bad "sft: no progress line with eval/loss"
 jsonl m1/metrics.jsonl 7 '"train/loss" in r and r["step"] >= 1'
 # The loss went down (first record vs last).
@@ -89,8 +92,20 @@ assert r[-1]["step"] == 30 and "eval/loss" in r[-1]
 ok sft_resume "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 35 --batch-size 8 --micro-batch-size 4 \
   --lr 3e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2 --resume
 grep -q "resumed from m1 at step 30" sft_resume.out || bad "sft_resume: did not resume at step 30"
-grep -q '"step": 35' m1/trainer_state.json || bad "sft_resume: trainer_state.json not at step 35"
+grep -q '"step": 35' m1/checkpoint-35/trainer_state.json || bad "sft_resume: no checkpoint-35 at step 35"
 fails sft_exists "use --resume" "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 5
+fails sft_out_empty '--out must name a directory, got ""' "$RLHF" sft --model m0 --data sft.jsonl --out "" --steps 5
+# One writer per --out: a second run on a directory in use fails at once, naming the holder's
+# PID, and the first run goes on undisturbed.
+"$RLHF" sft --model m0 --data sft.jsonl --out busy --steps 150 --batch-size 8 --eval-every 50 --log-every 50 \
+  --val-fraction 0.1 --seed 2 >busy.out 2>busy.err &
+busy_pid=$!
+for _ in $(seq 1 400); do [ -f busy/.lock ] && break; sleep 0.02; done
+fails sft_busy "busy: in use by another run (process $busy_pid holds busy/.lock)" \
+  "$RLHF" sft --model m0 --data sft.jsonl --out busy --steps 5 --resume
+wait $busy_pid && ok_busy=1 || ok_busy=0
+[ $ok_busy -eq 1 ] || bad "sft_busy: the first run failed: $(cat busy.err)"
+jsonl busy/metrics.jsonl 4 '"train/loss" in r'
 
 ok generate "$RLHF" generate --model m1 --prompt "Q: where is the cat?" --prompt "Q: a" --max-new-tokens 16 \
   --temperature 0.8 --top-k 20 --top-p 0.95 --seed 3
@@ -142,7 +157,7 @@ with open("to_score.jsonl", "w") as f:
 PYEOF
 ok reward "$RLHF" reward --model m1 --data rank.jsonl --out rm --steps 40 --batch-size 8 --lr 2e-3 --warmup 4 \
   --eval-every 20 --log-every 10 --val-fraction 0.2 --seed 4
-for f in config.json model.safetensors optimizer.safetensors trainer_state.json metrics.jsonl; do
+for f in config.json model.safetensors metrics.jsonl checkpoint-40/optimizer.safetensors checkpoint-40/trainer_state.json; do
   [ -f "rm/$f" ] || bad "reward: rm/$f missing"
 done
 grep -q "eval/accuracy" reward.out || bad "reward: no progress line with eval/accuracy"
@@ -185,8 +200,8 @@ fails score_empty 'empty_completion.jsonl:1: field "completion" is empty' "$RLHF
 # ---- PPO of m1 against the reward model rm, then resumed.
 ok ppo "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out ppo --iterations 4 --batch-size 4 \
   --mini-batch-size 2 --ppo-epochs 2 --max-new-tokens 8 --temperature 0.9 --lr 1e-4 --save-every 2 --seed 5
-for f in trainer_state.json metrics.jsonl policy/config.json policy/model.safetensors policy/optimizer.safetensors \
-  value/config.json value/model.safetensors value/optimizer.safetensors; do
+for f in metrics.jsonl policy/config.json policy/model.safetensors value/config.json value/model.safetensors \
+  checkpoint-4/trainer_state.json checkpoint-4/policy/optimizer.safetensors checkpoint-4/value/optimizer.safetensors; do
   [ -f "ppo/$f" ] || bad "ppo: ppo/$f missing"
 done
 jsonl ppo/metrics.jsonl 4 'all(k in r for k in ("objective/kl", "objective/kl_coef", "objective/entropy", "objective/scores", "objective/rlhf_reward", "policy/loss", "policy/clipfrac", "policy/approxkl", "value/loss", "value/clipfrac", "value/explained_variance", "returns/mean", "returns/var", "ptx/loss", "response/length", "response/eos_rate", "time/generation", "time/update", "tokens/s")) and r["policy/first_ratio_error"] < 1e-4'
@@ -195,6 +210,7 @@ ok ppo_resume "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out 
 grep -q "resumed from ppo at iteration 4" ppo_resume.out || bad "ppo_resume: did not resume at iteration 4"
 jsonl ppo/metrics.jsonl 6 'r["iteration"] >= 1'
 ok generate_ppo "$RLHF" generate --model ppo/policy --prompt "Q:" --max-new-tokens 4
+fails ppo_out_empty '--out must name a directory, got ""' "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out ""
 fails ppo_not_rm "m1: not a reward model" "$RLHF" ppo --policy m1 --reward m1 --prompts prompts.jsonl --out bad_ppo1
 no_dir bad_ppo1
 echo '{"text": "Q:"}' >bad_prompts.jsonl

@@ -120,7 +120,7 @@ rm -rf stop/ppo stop/eval stop/report.md stop/plots
 "$RLHF" pipeline --config "$CONFIG" --out stop >stop.out 2>stop.err &
 pid=$!
 for _ in $(seq 1 600); do
-  [ -f stop/ppo/trainer_state.json ] && break
+  compgen -G "stop/ppo/checkpoint-*" >/dev/null && break
   kill -0 $pid 2>/dev/null || break
   sleep 0.05
 done

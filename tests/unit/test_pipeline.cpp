@@ -235,16 +235,4 @@ TEST_CASE("training loops: a stop request checkpoints after the step and returns
   CHECK(checkpoints == std::vector<std::int64_t>{8, 10});
 }
 
-TEST_CASE("metrics: a resumed run's log keeps only the records up to its checkpoint") {
-  testing::TempDir dir;
-  const fs::path file = dir.write("m.jsonl", "{\"step\":1}\n{\"step\":2,\"x\":1}\nnot json\n{\"step\":3}\n{\"other\":9}\n");
-  rlhf::train::keep_records_up_to(file, "step", 2);
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  CHECK(s.str() == "{\"step\":1}\n{\"step\":2,\"x\":1}\nnot json\n{\"other\":9}\n");
-  rlhf::train::keep_records_up_to(dir / "absent.jsonl", "step", 1);  // no file: nothing to do
-  CHECK_FALSE(fs::exists(dir / "absent.jsonl"));
-}
-
 }  // namespace test_pipeline

@@ -10,6 +10,7 @@
 //   out.write(text);
 //   out.commit();                    // or: rlhf::io::write_file_atomically(path, text);
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -137,6 +138,31 @@ class AtomicFile {
   int fd_ = -1;
   bool committed_ = true;  // true while there is no temporary file to remove
 };
+
+// The PID embedded in a temporary name of ours: AtomicFile's ".NAME.tmp-PID-N-R" or a
+// checkpoint's ".checkpoint-STEP.partial-PID" (train/run_directory.hpp); 0 if `name` is neither.
+inline pid_t temporary_owner(const std::string& name) {
+  if (name.empty() || name[0] != '.') return 0;
+  std::size_t at = name.rfind(".tmp-");
+  std::size_t skip = 5;
+  if (at == std::string::npos) {
+    at = name.rfind(".partial-");
+    skip = 9;
+  }
+  if (at == std::string::npos) return 0;
+  long pid = 0;
+  std::size_t i = at + skip;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) pid = pid * 10 + (name[i] - '0');
+  return i > at + skip && pid > 0 && pid < (1L << 30) ? pid_t(pid) : 0;
+}
+
+// Whether `name` is a temporary of ours whose writer is gone (killed before commit or discard):
+// safe to remove, since no live process will commit it. A temporary of a live process, or a
+// PID that was reused, is left alone.
+inline bool is_orphaned_temporary(const std::string& name) {
+  const pid_t owner = temporary_owner(name);
+  return owner > 0 && owner != ::getpid() && ::kill(owner, 0) != 0 && errno == ESRCH;
+}
 
 // The whole contents at once.
 inline void write_file_atomically(const std::filesystem::path& target, std::string_view bytes) {

@@ -2,14 +2,15 @@
 // Metrics of a training run: one JSON object per line in a JSONL file (what TRL and
 // lm-human-preferences log, by the same names), each line written whole and flushed, so the file
 // is valid JSONL after any interruption; and a one-line progress report for the terminal.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/atomic_file.hpp"
 
 namespace rlhf::train {
 
@@ -27,29 +28,13 @@ class MetricsLog {
     if (!out_.is_open()) return;
     out_ << record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     out_.flush();
-    if (!out_) fail("cannot write to ", path_.string());
+    if (!out_) fail("cannot write to ", path_.string(), ": ", std::strerror(errno));
   }
 
  private:
   std::filesystem::path path_;
   std::ofstream out_;
 };
-
-// Before a resumed run appends to its metrics: drops the records whose `key` (the step or the
-// iteration) is past `last`, the checkpoint it resumes from, so that no step is logged twice.
-// Lines that are not JSON objects with that key are kept. The file is rewritten atomically.
-inline void keep_records_up_to(const std::filesystem::path& file, const std::string& key, std::int64_t last) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return;
-  std::string kept, line;
-  while (std::getline(in, line)) {
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains(key) && j[key].is_number_integer() && j[key].get<std::int64_t>() > last) continue;
-    kept += line + "\n";
-  }
-  in.close();
-  io::write_file_atomically(file, kept);
-}
 
 // "key value" pairs of the numbers in a record, for a progress line.
 inline std::string progress_line(const nlohmann::json& record) {

@@ -3,16 +3,17 @@
 // evaluation, from one PipelineConfig, into one run directory:
 //
 //   DIR/config.json            every knob of the run, defaults included (a rerun must match it)
-//   DIR/sft/                   the SFT policy (GPT-2 checkpoint), training state, metrics.jsonl, log.txt
+//   DIR/sft/                   the SFT policy (GPT-2 checkpoint), checkpoint-STEP/, metrics.jsonl, log.txt
 //   DIR/collect/               comparisons.jsonl (K-wise), log.txt
-//   DIR/reward/                the reward model, training state, metrics.jsonl, log.txt
-//   DIR/ppo/                   policy/, value/, trainer_state.json, metrics.jsonl, log.txt
+//   DIR/reward/                the reward model, checkpoint-STEP/, metrics.jsonl, log.txt
+//   DIR/ppo/                   policy/, value/, checkpoint-ITERATION/, metrics.jsonl, log.txt
 //   DIR/eval/                  results.json, samples.jsonl, log.txt
 //   DIR/report.md, DIR/plots/  the report, and its plots as PNG (gnuplot)
 //
 // Each stage ends by writing DIR/<stage>/stage.json (atomically, last); a rerun skips the stages
-// that have one. A stage stopped before (Ctrl-C, a crash, stop() returning true) resumes from its
-// last checkpoint: SFT and reward-model training from their step, PPO from its iteration.
+// that have one. A stage stopped before (Ctrl-C, a crash, a kill, stop() returning true) resumes
+// from its last checkpoint, committed whole (train/run_directory.hpp): SFT and reward-model
+// training from their step, PPO from its iteration. DIR is locked for the run.
 // Collection and evaluation are single deterministic passes that rerun whole.
 //
 // The labeler (in the role of the human labelers) is the config's SentimentLabeler unless the
@@ -41,6 +42,7 @@
 #include "rlhf/train/pipeline_config.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/report.hpp"
+#include "rlhf/train/run_directory.hpp"
 #include "rlhf/train/reward.hpp"
 #include "rlhf/train/sft.hpp"
 #include "rlhf/train/step_loop.hpp"
@@ -88,6 +90,9 @@ class Pipeline {
   Outcome run(const StopRequested& stop = {}, std::FILE* progress = stdout) {
     progress_ = progress;
     check_prompts();
+    // One run per directory; what killed runs left behind goes first.
+    const io::DirectoryLock lock(dir_);
+    remove_orphaned_temporaries(dir_);
     prepare_run_dir();
     using StageFn = bool (Pipeline::*)(const StopRequested&);
     const StageFn stages[] = {&Pipeline::run_sft, &Pipeline::run_collect, &Pipeline::run_reward, &Pipeline::run_ppo,
@@ -253,14 +258,6 @@ class Pipeline {
   }
 
   std::filesystem::path stage_dir(std::string_view s) const { return dir_ / s; }
-  bool resumable(std::string_view s) const { return std::filesystem::exists(stage_dir(s) / trainer_state_file_name); }
-
-  // A resumed stage's metrics keep only the records up to its checkpoint.
-  MetricsLog stage_log(std::string_view s, bool resumed, const char* key, std::int64_t upto) {
-    const std::filesystem::path file = stage_dir(s) / "metrics.jsonl";
-    if (resumed) keep_records_up_to(file, key, upto);
-    return MetricsLog(file, resumed);
-  }
 
   // ------------------------------------------------------------------------------------------
   // Stage 1: supervised fine-tuning.
@@ -286,15 +283,13 @@ class Pipeline {
     tc.seed = config_.seed;
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
     SFTTrainer<T, B> trainer(*model, dataset, split, tc);
-    const bool resumed = resumable("sft");
-    if (resumed) {
-      trainer.resume(out);
-      say("resumed SFT at step %lld", (long long)trainer.step_count());
-    }
-    MetricsLog log = stage_log("sft", resumed, "step", trainer.step_count());
+    RunDirectory run(out);
+    const bool resumed = resume_from_latest(run, trainer);
+    if (resumed) say("resumed SFT at step %lld", (long long)trainer.step_count());
+    MetricsLog log(run.metrics_file(), resumed);
     const io::SaveOptions options = tokenizer_.save_options();
     const SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
-      trainer.save(out, options);
+      run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
       say("saved %s at step %lld", out.c_str(), (long long)step);
     }, stage_out_, stop);
     if (trainer.step_count() < tc.max_steps) return false;
@@ -333,18 +328,16 @@ class Pipeline {
     say("comparisons: %s", dataset.summary().c_str());
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
     RewardTrainer<T, B> trainer(*model, dataset, split, rc);
-    const bool resumed = resumable("reward");
-    if (resumed) {
-      trainer.resume(out);
-      say("resumed reward-model training at step %lld", (long long)trainer.step_count());
-    }
-    MetricsLog log = stage_log("reward", resumed, "step", trainer.step_count());
+    RunDirectory run(out);
+    const bool resumed = resume_from_latest(run, trainer);
+    if (resumed) say("resumed reward-model training at step %lld", (long long)trainer.step_count());
+    MetricsLog log(run.metrics_file(), resumed);
     const io::SaveOptions options = tokenizer_.save_options();
     const RewardEvaluation last = trainer.train(log, [&](std::int64_t step) {
       std::vector<std::int64_t> from;
       const auto reference = trainer.reference_sequences(&from);
       trainer.normalize(reference, from);
-      trainer.save(out, options);
+      run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
       say("saved %s at step %lld", out.c_str(), (long long)step);
     }, stage_out_, stop);
     if (trainer.step_count() < rc.max_steps) return false;
@@ -413,12 +406,10 @@ class Pipeline {
     if (pc.ptx_coef > 0) ptx = data::load_sft_jsonl(config_.data.ptx, tokenizer_, context);
     PPOTrainer<T, B> trainer(*policy, *reference, *value, reward_model_scorer(*rm, tokenizer_.eos_id()), prompts,
                              tokenizer_.eos_id(), pc, ptx ? &*ptx : nullptr);
-    const bool resumed = resumable("ppo");
-    if (resumed) {
-      trainer.resume(out);
-      say("resumed PPO at iteration %lld", (long long)trainer.iteration());
-    }
-    MetricsLog log = stage_log("ppo", resumed, "iteration", trainer.iteration());
+    RunDirectory run(out);
+    const bool resumed = resume_from_latest(run, trainer);
+    if (resumed) say("resumed PPO at iteration %lld", (long long)trainer.iteration());
+    MetricsLog log(run.metrics_file(), resumed);
     const io::SaveOptions options = tokenizer_.save_options();
     const std::int64_t iterations = config_.ppo.iterations;
     while (trainer.iteration() < iterations) {
@@ -434,7 +425,7 @@ class Pipeline {
       if (it == 1 || it % 5 == 0 || it == iterations) say("%s", progress_line(record).c_str());
       const bool stopping = it < iterations && stop && stop();
       if ((config_.ppo.save_every > 0 && it % config_.ppo.save_every == 0) || it == iterations || stopping) {
-        trainer.save(out, options);
+        run.commit_checkpoint(it, [&](const std::filesystem::path& d) { trainer.save(d, options); });
         say("saved %s at iteration %lld", out.c_str(), (long long)it);
       }
       if (stopping) return false;
