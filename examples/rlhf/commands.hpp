@@ -58,6 +58,16 @@ void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resu
   }
 }
 
+// The sampling options in the words the user typed (SamplingParams::validate says "sampling: ...").
+inline void check_sampling_options(const rlhf::SamplingParams& s) {
+  if (!(s.temperature >= 0) || !std::isfinite(s.temperature)) fail("--temperature must be >= 0, got ", s.temperature);
+  if (s.temperature > 0 && s.temperature < rlhf::SamplingParams::min_temperature)
+    fail("--temperature ", s.temperature, " is below the floor of ", rlhf::SamplingParams::min_temperature,
+         " (log-probs lose their precision there); use 0 for greedy decoding");
+  if (s.top_k < 0) fail("--top-k must be >= 0, got ", s.top_k);
+  if (!(s.top_p > 0 && s.top_p <= 1)) fail("--top-p must lie in (0, 1], got ", s.top_p);
+}
+
 // --out must name a directory (an empty one would write into the current directory).
 inline void require_out(const std::string& out) {
   if (out.empty()) fail("--out must name a directory, got \"\"");
@@ -79,6 +89,7 @@ int run_sft(SftArgs a, const B& be) {
   std::printf("%zu training, %zu validation examples\n", split.train.size(), split.validation.size());
   rlhf::train::SFTTrainer<T, B> trainer(*l.model, dataset, split, a.cfg);
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
   if (trainer.step_count() >= a.cfg.max_steps) {
     std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(),
@@ -109,7 +120,7 @@ int run_generate(GenerateArgs a, const B& be) {
                            });
     if (texts.empty()) fail(a.prompts_file, ": no prompts");
   }
-  a.sampling.validate();
+  check_sampling_options(a.sampling);
   if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions;
@@ -168,6 +179,9 @@ template <rlhf::Backend B>
 int run_logprobs(const LogprobsArgs& a, const B& be) {
   if (!(a.temperature > 0) || !std::isfinite(a.temperature))
     fail("--temperature must be positive, got ", a.temperature);
+  if (a.temperature < rlhf::SamplingParams::min_temperature)
+    fail("--temperature ", a.temperature, " is below the floor of ", rlhf::SamplingParams::min_temperature,
+         " (log-probs lose their precision there)");
   require_file(a.data);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions, vocab = l.model->config().vocab_size;
@@ -262,6 +276,7 @@ int run_reward(RewardArgs a, const B& be) {
   std::printf("%zu training, %zu validation groups\n", split.train.size(), split.validation.size());
   rlhf::train::RewardTrainer<T, B> trainer(*model, dataset, split, a.cfg);
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
   const rlhf::io::SaveOptions options = tok.save_options();
   auto normalize_and_save = [&](std::int64_t step) {
@@ -314,11 +329,14 @@ template <rlhf::Backend B>
 int run_ppo(PpoArgs a, const B& be) {
   require_out(a.out);
   a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
+  check_sampling_options(a.cfg.sampling);
+  if (a.cfg.sampling.temperature == 0) fail("--temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
   a.cfg.validate();
   if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);
   if (a.save_every < 0 || a.log_every <= 0) fail("--save-every must be >= 0 and --log-every positive");
   if (!a.ptx_data.empty()) require_file(a.ptx_data);
   if (a.cfg.ptx_coef > 0 && a.ptx_data.empty()) fail("--ptx-coef needs --ptx-data FILE.jsonl");
+  if (a.cfg.ptx_coef == 0 && !a.ptx_data.empty()) fail("--ptx-data needs --ptx-coef > 0 (else the data is never used)");
   Loaded<B> sft = load_model(a.policy, be);  // the policy starts from it
   if (!fs::is_directory(a.reward)) fail(a.reward, ": no such checkpoint directory");
   if (!rlhf::io::is_reward_checkpoint(a.reward))
@@ -342,6 +360,7 @@ int run_ppo(PpoArgs a, const B& be) {
                                                 rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
                                                 sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
+  run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "iteration", [&] { return trainer.iteration(); });
   if (trainer.iteration() >= a.iterations) {
     std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(), (long long)a.iterations);

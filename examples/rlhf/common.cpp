@@ -12,6 +12,7 @@
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/train/pipeline_config.hpp"
+#include "rlhf/train/run_directory.hpp"
 
 namespace rlhf_cli {
 
@@ -83,9 +84,18 @@ int run_init(const InitArgs& a) {
   if (tok.is_bpe() && config.vocab_size < tok.vocab_size())
     fail(a.config, ": field 'vocab_size' is ", config.vocab_size, ", but the tokenizer in ", tok.dir().string(),
          " has ", tok.vocab_size(), " tokens");
+  if (a.out.empty()) fail("--out must name a directory, got \"\"");
   const fs::path out = a.out;
   if (!a.force && fs::exists(out / rlhf::io::config_file_name))
     fail(out.string(), ": already holds a checkpoint (config.json); use --force to overwrite it");
+  // A training run's directory holds its checkpoints and metrics too: a new model over it would
+  // leave them behind, so --force does not reach it.
+  if (fs::is_directory(out))
+    for (const auto& e : fs::directory_iterator(out))
+      if (e.path().filename().string().rfind(rlhf::train::checkpoint_prefix, 0) == 0 ||
+          e.path().filename() == rlhf::train::metrics_file_name)
+        fail(out.string(), ": holds a training run (", e.path().filename().string(),
+             "); --force overwrites a model, not a run: choose another --out");
   rlhf::nn::GPT<T, rlhf::cpu> model(config);  // Philox draws: the same weights on every backend
   model.init_weights(a.seed);
   rlhf::io::SaveOptions options = tok.save_options();

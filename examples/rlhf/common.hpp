@@ -39,6 +39,7 @@ struct SftArgs {
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.05;
   int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };
 
@@ -62,6 +63,7 @@ struct RewardArgs {
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.1;
   int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };
 
@@ -75,6 +77,7 @@ struct PpoArgs {
   rlhf::train::PPOConfig cfg;
   std::int64_t iterations = 100, save_every = 10, log_every = 1;
   int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };
 

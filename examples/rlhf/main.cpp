@@ -17,13 +17,17 @@
 //
 // The subcommands live in common.hpp (arguments, inputs; those that run no model) and
 // commands.hpp (the rest, for any backend: on_cpu.cpp, on_cuda.cu).
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "common.hpp"
 #include "rlhf/backend/cpu/fast_runtime.hpp"
+#include "rlhf/io/file_digest.hpp"
 #include "rlhf/version.hpp"
 
 using namespace rlhf_cli;
@@ -31,14 +35,62 @@ using rlhf::fail;
 
 namespace {
 
+// A numeric option's rule, checked as the command line is parsed: a value that breaks it is a
+// usage error that CLI11 words as "--lr: must be finite and > 0, got inf".
+CLI::Validator number_rule(const std::string& rule, bool (*ok)(double)) {
+  return CLI::Validator(
+      [rule, ok](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !ok(v)) return "must be " + rule + ", got " + text;
+        return {};
+      },
+      rule);
+}
+const CLI::Validator finite_positive = number_rule("finite and > 0", [](double v) { return std::isfinite(v) && v > 0; });
+const CLI::Validator finite_non_negative = number_rule("finite and >= 0", [](double v) { return std::isfinite(v) && v >= 0; });
+const CLI::Validator unit_interval = number_rule("in [0, 1]", [](double v) { return v >= 0 && v <= 1; });
+// Step and iteration counts: at most a billion (a mistyped 1e20 would never end).
+const CLI::Validator step_count = number_rule("an integer in [1, 1000000000]", [](double v) { return v >= 1 && v <= 1e9; });
+
+// What a resumed run must share with the run it continues (recorded in each checkpoint, checked
+// by --resume; train/run_directory.hpp): every option of the subcommand but those that say how
+// long to run, how often to evaluate, log or save, and where to write; numbers as numbers (so
+// 3e-3 equals 0.003), files and model directories by the digest of their contents.
+nlohmann::ordered_json run_inputs(const CLI::App& sub) {
+  static const std::set<std::string> free = {"--steps", "--iterations", "--eval-every", "--eval-max-batches", "--log-every",
+                                             "--save-every", "--keep-checkpoints", "--resume", "--out", "--help"};
+  static const std::set<std::string> contents = {"--data", "--model", "--policy", "--reward", "--prompts", "--ptx-data",
+                                                 "--normalize-data"};
+  nlohmann::ordered_json inputs = nlohmann::ordered_json::object();
+  for (const CLI::Option* o : sub.get_options()) {
+    const std::string name = o->get_name();
+    if (name.empty() || free.count(name)) continue;
+    if (o->get_type_size() == 0) {  // a flag
+      inputs[name] = o->count() > 0;
+      continue;
+    }
+    const std::string text = o->count() ? o->as<std::string>() : o->get_default_str();
+    if (contents.count(name)) {  // a missing one is the command's to report, in its words
+      if (!text.empty()) inputs[name] = std::filesystem::exists(text) ? rlhf::io::file_digest(text) : text;
+      continue;
+    }
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (!text.empty() && *end == '\0') inputs[name] = v;
+    else inputs[name] = text;
+  }
+  return inputs;
+}
+
 // The options SFT and reward-model training share: steps, schedule, optimizer, evaluation, logging.
 template <class Config>
 void add_step_options(CLI::App* c, Config& cfg) {
-  c->add_option("--steps", cfg.max_steps, "Optimizer steps")->capture_default_str();
-  c->add_option("--lr", cfg.learning_rate, "Peak learning rate")->capture_default_str();
-  c->add_option("--warmup", cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str();
-  c->add_option("--weight-decay", cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str();
-  c->add_option("--max-grad-norm", cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str();
+  c->add_option("--steps", cfg.max_steps, "Optimizer steps")->capture_default_str()->check(step_count);
+  c->add_option("--lr", cfg.learning_rate, "Peak learning rate")->capture_default_str()->check(finite_positive);
+  c->add_option("--warmup", cfg.warmup_steps, "Linear warmup steps (then cosine decay)")->capture_default_str()->check(finite_non_negative);
+  c->add_option("--weight-decay", cfg.adamw.weight_decay, "AdamW weight decay")->capture_default_str()->check(finite_non_negative);
+  c->add_option("--max-grad-norm", cfg.max_grad_norm, "Gradient-norm clipping (0: none)")->capture_default_str()->check(finite_non_negative);
   c->add_option("--eval-every", cfg.eval_every, "Evaluate and save every N steps (0: only at the end)")->capture_default_str();
   c->add_option("--log-every", cfg.log_every, "Progress line and metrics record every N steps")->capture_default_str();
 }
@@ -133,7 +185,7 @@ int main(int argc, char** argv) {
   c_ppo->add_option("--reward", ppo.reward, "Reward-model checkpoint: the frozen scorer; the value model starts from it")->required();
   c_ppo->add_option("--prompts", ppo.prompts, "JSONL of {\"prompt\"}")->required();
   c_ppo->add_option("--out", ppo.out, "Output directory: policy/, value/, checkpoint-STEP/ (what --resume reads), metrics.jsonl")->required();
-  c_ppo->add_option("--iterations", ppo.iterations, "PPO iterations (rollout + update)")->capture_default_str();
+  c_ppo->add_option("--iterations", ppo.iterations, "PPO iterations (rollout + update)")->capture_default_str()->check(step_count);
   c_ppo->add_option("--batch-size", ppo.cfg.batch_size, "Episodes (prompts) per iteration")->capture_default_str();
   c_ppo->add_option("--mini-batch-size", ppo.cfg.mini_batch_size, "Episodes per optimizer step")->capture_default_str();
   c_ppo->add_option("--micro-batch-size", ppo.cfg.micro_batch_size, "Episodes per forward/backward (0: the minibatch)")->capture_default_str();
@@ -142,26 +194,26 @@ int main(int argc, char** argv) {
   c_ppo->add_option("--temperature", ppo.cfg.sampling.temperature, "Sampling temperature (> 0; the log-probs use it too)")->capture_default_str();
   c_ppo->add_option("--top-k", ppo.cfg.sampling.top_k, "Keep the k most likely tokens (0: all)")->capture_default_str();
   c_ppo->add_option("--top-p", ppo.cfg.sampling.top_p, "Nucleus sampling threshold (1: off)")->capture_default_str();
-  c_ppo->add_option("--kl-coef", ppo.cfg.kl_coef, "beta of the per-token KL penalty (initial value when adaptive)")->capture_default_str();
+  c_ppo->add_option("--kl-coef", ppo.cfg.kl_coef, "beta of the per-token KL penalty (initial value when adaptive)")->capture_default_str()->check(finite_non_negative);
   c_ppo->add_option("--kl-estimator", ppo.kl_estimator, "k1 (logp - logp_ref), k3, abs or mse")->capture_default_str();
   c_ppo->add_flag("--adaptive-kl", ppo.cfg.adaptive_kl, "Ziegler et al.'s adaptive KL coefficient");
   c_ppo->add_option("--kl-target", ppo.cfg.kl_target, "Target KL of the adaptive controller (nats per episode)")->capture_default_str();
   c_ppo->add_option("--kl-horizon", ppo.cfg.kl_horizon, "Horizon of the adaptive controller (episodes)")->capture_default_str();
-  c_ppo->add_option("--gamma", ppo.cfg.gamma, "GAE discount")->capture_default_str();
-  c_ppo->add_option("--lambda", ppo.cfg.lambda, "GAE lambda")->capture_default_str();
-  c_ppo->add_option("--cliprange", ppo.cfg.cliprange, "Clip range of the policy ratio")->capture_default_str();
-  c_ppo->add_option("--cliprange-value", ppo.cfg.cliprange_value, "Clip range of the value around the rollout's")->capture_default_str();
-  c_ppo->add_option("--vf-coef", ppo.cfg.vf_coef, "Value-loss coefficient")->capture_default_str();
+  c_ppo->add_option("--gamma", ppo.cfg.gamma, "GAE discount")->capture_default_str()->check(unit_interval);
+  c_ppo->add_option("--lambda", ppo.cfg.lambda, "GAE lambda")->capture_default_str()->check(unit_interval);
+  c_ppo->add_option("--cliprange", ppo.cfg.cliprange, "Clip range of the policy ratio")->capture_default_str()->check(finite_positive);
+  c_ppo->add_option("--cliprange-value", ppo.cfg.cliprange_value, "Clip range of the value around the rollout's")->capture_default_str()->check(finite_positive);
+  c_ppo->add_option("--vf-coef", ppo.cfg.vf_coef, "Value-loss coefficient")->capture_default_str()->check(finite_non_negative);
   c_ppo->add_option("--entropy-coef", ppo.cfg.entropy_coef, "Entropy bonus coefficient (0: none)")->capture_default_str();
-  c_ppo->add_option("--lr", ppo.cfg.learning_rate, "Policy learning rate")->capture_default_str();
-  c_ppo->add_option("--value-lr", ppo.cfg.value_learning_rate, "Value-model learning rate (0: --lr)")->capture_default_str();
-  c_ppo->add_option("--max-grad-norm", ppo.cfg.max_grad_norm, "Gradient-norm clipping of each model (0: none)")->capture_default_str();
+  c_ppo->add_option("--lr", ppo.cfg.learning_rate, "Policy learning rate")->capture_default_str()->check(finite_positive);
+  c_ppo->add_option("--value-lr", ppo.cfg.value_learning_rate, "Value-model learning rate (0: --lr)")->capture_default_str()->check(finite_non_negative);
+  c_ppo->add_option("--max-grad-norm", ppo.cfg.max_grad_norm, "Gradient-norm clipping of each model (0: none)")->capture_default_str()->check(finite_non_negative);
   c_ppo->add_option("--target-approx-kl", ppo.cfg.target_approx_kl, "Stop an iteration's update when a minibatch's approx-KL exceeds this (0: never)")->capture_default_str();
   c_ppo->add_option("--missing-eos-penalty", ppo.cfg.missing_eos_penalty, "Added to the score of a response without EOS (e.g. -1; 0: none)")->capture_default_str();
   c_ppo->add_option("--score-clip", ppo.cfg.score_clip, "Clip scores to [-c, c] (0: none)")->capture_default_str();
   c_ppo->add_flag("--whiten-rewards", ppo.cfg.whiten_rewards, "Whiten the per-token rewards before GAE");
   c_ppo->add_option("--ptx-data", ppo.ptx_data, "PPO-ptx: pretraining/SFT JSONL ({\"text\"} or {\"prompt\",\"completion\"})");
-  c_ppo->add_option("--ptx-coef", ppo.cfg.ptx_coef, "PPO-ptx coefficient gamma (0: off)")->capture_default_str();
+  c_ppo->add_option("--ptx-coef", ppo.cfg.ptx_coef, "PPO-ptx coefficient gamma (0: off)")->capture_default_str()->check(finite_non_negative);
   c_ppo->add_option("--ptx-batch-size", ppo.cfg.ptx_batch_size, "PPO-ptx sequences per optimizer step")->capture_default_str();
   c_ppo->add_option("--save-every", ppo.save_every, "Save every N iterations (0: only at the end)")->capture_default_str();
   c_ppo->add_option("--log-every", ppo.log_every, "Progress line every N iterations (metrics.jsonl gets every one)")->capture_default_str();
@@ -205,6 +257,11 @@ int main(int argc, char** argv) {
     using Kind = Command::Kind;
     if (*c_gen && gen.prompts.empty() && gen.prompts_file.empty())
       fail("generate: give --prompt TEXT or --prompts FILE.jsonl");
+    // Digests read the input files: only once the command line is known good, and only for the
+    // commands that train.
+    if (*c_sft) sft.inputs = run_inputs(*c_sft);
+    if (*c_rw) rw.inputs = run_inputs(*c_rw);
+    if (*c_ppo) ppo.inputs = run_inputs(*c_ppo);
     command.kind = *c_sft ? Kind::sft : *c_gen ? Kind::generate : *c_lp ? Kind::logprobs : *c_rw ? Kind::reward
                  : *c_sc ? Kind::score : *c_ppo ? Kind::ppo : Kind::pipeline;
     const rlhf::MatmulPrecision p = rlhf::parse_matmul_precision(precision);

@@ -94,6 +94,14 @@ ok sft_resume "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 35 --batc
 grep -q "resumed from m1 at step 30" sft_resume.out || bad "sft_resume: did not resume at step 30"
 grep -q '"step": 35' m1/checkpoint-35/trainer_state.json || bad "sft_resume: no checkpoint-35 at step 35"
 fails sft_exists "use --resume" "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 5
+# Resume checks what it resumes: another learning rate, or other data of the same size, is refused.
+fails sft_resume_other_lr 'the run being resumed had --lr = 0.003, this one has 0.001' \
+  "$RLHF" sft --model m0 --data sft.jsonl --out m1 --steps 40 --batch-size 8 --micro-batch-size 4 \
+  --lr 1e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2 --resume
+sed 's/the cat/the cot/' sft.jsonl >sft_other.jsonl
+fails sft_resume_other_data 'the run being resumed had --data = "fnv1a64:' \
+  "$RLHF" sft --model m0 --data sft_other.jsonl --out m1 --steps 40 --batch-size 8 --micro-batch-size 4 \
+  --lr 3e-3 --warmup 5 --eval-every 15 --log-every 5 --val-fraction 0.1 --seed 2 --resume
 fails sft_out_empty '--out must name a directory, got ""' "$RLHF" sft --model m0 --data sft.jsonl --out "" --steps 5
 # One writer per --out: a second run on a directory in use fails at once, naming the holder's
 # PID, and the first run goes on undisturbed.
@@ -315,7 +323,48 @@ fails logprobs_too_long "long.jsonl:2: sequence of 80 tokens is longer than the 
   "$RLHF" logprobs --model m1 --data long.jsonl
 fails generate_too_long "exceed the context of 64" "$RLHF" generate --model m1 --prompt hi --max-new-tokens 100
 
-# Usage errors: CLI11's exit codes (non-zero, not 1).
+# Values checked before any work, each named by its option.
+fails generate_tiny_temperature "--temperature 1e-08 is below the floor of 0.01" \
+  "$RLHF" generate --model m1 --prompt hi --temperature 1e-8
+fails logprobs_tiny_temperature "--temperature 1e-12 is below the floor of 0.01" \
+  "$RLHF" logprobs --model m1 --data score.jsonl --temperature 1e-12
+fails ppo_ptx_without_coef "--ptx-data needs --ptx-coef > 0" \
+  "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out bad_ppo3 --ptx-data sft.jsonl
+no_dir bad_ppo3
+fails init_force_over_run "m1: holds a training run (" "$RLHF" init --config config.json --out m1 --force
+# Non-finite weights are refused at load, naming the tensor.
+cp -r m1 m_nan
+"$PY" - <<'PYEOF'
+import json, struct
+path = "m_nan/model.safetensors"
+data = bytearray(open(path, "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+name = "h.1.mlp.c_fc.weight" if "h.1.mlp.c_fc.weight" in header else "transformer.h.1.mlp.c_fc.weight"
+start = 8 + n + header[name]["data_offsets"][0]
+data[start + 4 * 5:start + 4 * 6] = struct.pack("<f", float("nan"))
+open(path, "wb").write(bytes(data))
+PYEOF
+fails nan_weights "model.safetensors: tensor 'h.1.mlp.c_fc.weight' has a non-finite value (nan) at element 5" \
+  "$RLHF" generate --model m_nan --prompt hi
+
+# Usage errors: CLI11's exit codes (non-zero, not 1), with the option's rule.
+usage_fails() {
+  local name=$1 pattern=$2; shift 2
+  "$@" >"$name.out" 2>"$name.err"
+  local rc=$?
+  if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then bad "$name: exit $rc, expected a usage error"; return; fi
+  grep -qF -- "$pattern" "$name.err" && echo "ok   $name: $(head -1 "$name.err")" || bad "$name: stderr lacks '$pattern': $(cat "$name.err")"
+}
+usage_fails sft_lr_inf "--lr: must be finite and > 0, got inf" "$RLHF" sft --model m0 --data sft.jsonl --out x --lr inf
+usage_fails sft_clip_negative "--max-grad-norm: must be finite and >= 0, got -1" \
+  "$RLHF" sft --model m0 --data sft.jsonl --out x --max-grad-norm -1
+usage_fails sft_steps_huge "--steps: must be an integer in [1, 1000000000], got 1e20" \
+  "$RLHF" sft --model m0 --data sft.jsonl --out x --steps 1e20
+usage_fails ppo_gamma "--gamma: must be in [0, 1], got 1.5" \
+  "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out x --gamma 1.5
+usage_fails keep_zero "--keep-checkpoints" "$RLHF" sft --model m0 --data sft.jsonl --out x --keep-checkpoints 0
+no_dir x
 "$RLHF" init --out x >/dev/null 2>&1; rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error: exit $rc"
 "$RLHF" sft --model m0 --data sft.jsonl --out x --steps abc >/dev/null 2>&1; rc=$?

@@ -53,7 +53,8 @@ expect_error unknown_key 'c["ppo"]["kl_cof"] = 0.1' 'unknown key "ppo.kl_cof"'
 expect_error wrong_type 'c["sft"]["steps"] = "many"' 'key "sft.steps" must be an integer'
 expect_error missing_file 'c["data"]["sft"] = "no/such/file.jsonl"' 'data.sft: '
 expect_error bad_value 'c["collect"]["max_k"] = 12' 'max_k'
-expect_error too_long 'c["model"]["n_positions"] = 40' "exceed the model's context of 40"
+expect_error too_long 'c["model"]["n_positions"] = 40; c["sft"]["max_length"] = 32' "exceed the model's context of 40"
+expect_error sft_too_long 'c["model"]["n_positions"] = 40' "sft.max_length 48 exceeds the model's context, model.n_positions 40"
 "$RLHF" pipeline --config "$W/no_such_config.json" --out "$W/run_none" >none.out 2>none.err
 [ $? -eq 1 ] && grep -q "no such config file" none.err && ok "missing config: $(cat none.err)" || bad "missing config file: $(cat none.err)"
 

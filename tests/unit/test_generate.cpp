@@ -206,4 +206,38 @@ TEST_CASE("generate: bad prompts are errors naming the prompt") {
                        "generate: prompts of up to 3 tokens and 30 new tokens exceed the context of 32", rlhf::error);
 }
 
+// The temperature floor (SamplingParams::min_temperature): at it, float log-probs of samples and
+// of given targets stay finite, at most 0, and within 1e-3 of the double log-softmax; below it
+// (and above 0) sampling is refused.
+TEST_CASE("sampling at the temperature floor: float log-probs finite, <= 0 and right; below it refused") {
+  constexpr std::int64_t B = 64, V = 257;
+  const double tau = rlhf::SamplingParams::min_temperature;
+  std::vector<float> z(std::size_t(B * V));
+  const rlhf::PhiloxStream rng{7, 0};
+  for (std::size_t i = 0; i < z.size(); ++i) z[i] = float(5.0 * rng.normal(i));
+  z[3] = 40.0f;  // a row with one far larger logit
+  const Tensor<float, cpu> logits({B, V}, std::span<const float>(z));
+  Tensor<std::int32_t, cpu> tokens({B});
+  Tensor<float, cpu> logp({B}), given({B}), lse({B});
+  rlhf::sample_tokens(cpu{}, tokens.view(), logp.view(), logits.cview(), {tau, 0, 1.0}, rng, 0);
+  rlhf::logprob_forward(cpu{}, given.view(), lse.view(), logits.cview(), tokens.cview(), float(tau));
+  for (std::int64_t b = 0; b < B; ++b) {
+    double top = -INFINITY, sum = 0;
+    for (std::int64_t v = 0; v < V; ++v) top = std::max(top, double(z[std::size_t(b * V + v)]) / tau);
+    for (std::int64_t v = 0; v < V; ++v) sum += std::exp(double(z[std::size_t(b * V + v)]) / tau - top);
+    const double exact = double(z[std::size_t(b * V + tokens(b))]) / tau - top - std::log(sum);
+    CAPTURE(b);
+    for (const float got : {logp(b), given(b)}) {
+      CHECK(std::isfinite(got));
+      CHECK(got <= 0.0f);
+      CHECK(std::abs(double(got) - exact) <= 1e-3);
+    }
+  }
+  for (const double below : {1e-3, 1e-8, 1e-12}) {
+    const rlhf::SamplingParams p{below, 0, 1.0};
+    CHECK_THROWS_WITH(p.validate(), doctest::Contains("below the floor of 0.01"));
+  }
+  CHECK_NOTHROW(rlhf::SamplingParams{0.0, 0, 1.0}.validate());  // greedy
+}
+
 }  // namespace test_generate

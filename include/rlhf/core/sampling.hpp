@@ -13,8 +13,16 @@ struct SamplingParams {
   std::int64_t top_k = 0;    // 0: no limit
   double top_p = 1.0;        // 1: no nucleus cut
 
+  // Below this temperature logits / τ grow so large that float log-probabilities lose their
+  // digits (a log-softmax of values near 1e9 rounds to whole numbers, even above 0): refused.
+  // Greedy decoding is temperature 0.
+  static constexpr double min_temperature = 1e-2;
+
   void validate() const {
     if (!(temperature >= 0) || !std::isfinite(temperature)) fail("sampling: temperature must be >= 0, got ", temperature);
+    if (temperature > 0 && temperature < min_temperature)
+      fail("sampling: temperature ", temperature, " is below the floor of ", min_temperature,
+           " (log-probs lose their precision there); use 0 for greedy decoding");
     if (top_k < 0) fail("sampling: top_k must be >= 0, got ", top_k);
     if (!(top_p > 0 && top_p <= 1)) fail("sampling: top_p must lie in (0, 1], got ", top_p);
   }

@@ -23,6 +23,7 @@
 //
 // The weights pass through host memory (Tensor::to_vector, B::copy_from_host), so this works for
 // every backend.
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -203,8 +204,13 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model, 
   for (std::size_t i = 0; i < params.size(); ++i) {
     if (!found[i]) continue;
     check_tensor(*found[i], params[i]);
-    reader.read_into(*found[i],
-                     std::span<T>(host.data() + params[i].offset, static_cast<std::size_t>(params[i].shape.numel())));
+    const std::span<T> values(host.data() + params[i].offset, static_cast<std::size_t>(params[i].shape.numel()));
+    reader.read_into(*found[i], values);
+    // A NaN or an infinity would only surface later, as null log-probs or NUL tokens.
+    for (std::size_t k = 0; k < values.size(); ++k)
+      if (!std::isfinite(values[k]))
+        fail(where, ": tensor '", found[i]->name, "' has a non-finite value (", values[k], ") at element ", k,
+             "; the checkpoint is damaged or the run that wrote it diverged");
   }
   if (lm_head) {  // transformers ties it to wte; a different head is another model
     const nn::ParameterInfo& wte = layout.at("wte.weight");

@@ -35,6 +35,7 @@
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/io/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
+#include "rlhf/io/file_digest.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
@@ -284,6 +285,7 @@ class Pipeline {
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
     SFTTrainer<T, B> trainer(*model, dataset, split, tc);
     RunDirectory run(out);
+    run.set_inputs({{"data.sft", io::file_digest(config_.data.sft)}});  // the settings: DIR/config.json
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed SFT at step %lld", (long long)trainer.step_count());
     MetricsLog log(run.metrics_file(), resumed);
@@ -329,6 +331,8 @@ class Pipeline {
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
     RewardTrainer<T, B> trainer(*model, dataset, split, rc);
     RunDirectory run(out);
+    run.set_inputs({{"collect/comparisons.jsonl", io::file_digest(stage_dir("collect") / "comparisons.jsonl")},
+                    {"sft", io::file_digest(stage_dir("sft"))}});
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed reward-model training at step %lld", (long long)trainer.step_count());
     MetricsLog log(run.metrics_file(), resumed);
@@ -407,6 +411,10 @@ class Pipeline {
     PPOTrainer<T, B> trainer(*policy, *reference, *value, reward_model_scorer(*rm, tokenizer_.eos_id()), prompts,
                              tokenizer_.eos_id(), pc, ptx ? &*ptx : nullptr);
     RunDirectory run(out);
+    run.set_inputs({{"data.ppo_prompts", io::file_digest(config_.data.ppo_prompts)},
+                    {"data.ptx", pc.ptx_coef > 0 ? io::file_digest(config_.data.ptx) : std::string()},
+                    {"sft", io::file_digest(stage_dir("sft"))},
+                    {"reward", io::file_digest(stage_dir("reward"))}});
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed PPO at iteration %lld", (long long)trainer.iteration());
     MetricsLog log(run.metrics_file(), resumed);

@@ -90,6 +90,9 @@ struct PipelineConfig {
     reward.train.validate();
     ppo.train.validate();
     eval.validate();
+    if (model.checkpoint.empty() && sft.max_length > model.n_positions)
+      fail("pipeline config: sft.max_length ", sft.max_length, " exceeds the model's context, model.n_positions ",
+           model.n_positions);
     if (ppo.iterations <= 0) fail("pipeline config: ppo.iterations must be positive, got ", ppo.iterations);
     if (ppo.save_every < 0) fail("pipeline config: ppo.save_every must be >= 0, got ", ppo.save_every);
     if (!(sft.val_fraction >= 0 && sft.val_fraction < 1) || !(reward.val_fraction > 0 && reward.val_fraction < 1))

@@ -7,7 +7,8 @@
 //   DIR/.lock                             flock'ed for the run (io/directory_lock.hpp)
 //   DIR/.checkpoint-STEP.partial-PID/     a checkpoint being written, invisible to resume
 //   DIR/checkpoint-STEP/                  committed: one rename(2) of the whole directory
-//   DIR/checkpoint-STEP/checkpoint.json   the step and the length of DIR/metrics.jsonl then
+//   DIR/checkpoint-STEP/checkpoint.json   the step, the length of DIR/metrics.jsonl then, and the
+//                                         run's inputs (digests of its files, its settings)
 //   DIR/model.safetensors, config.json…   the newest checkpoint's model files, exported after
 //                                         each commit (hard links, each renamed into place):
 //                                         what other commands and stages read
@@ -76,7 +77,10 @@ inline std::int64_t step_of(const std::string& name) {
 inline void publish(const fs::path& from, const fs::path& to) {
   std::error_code same;
   if (fs::equivalent(from, to, same)) return;  // already there (rename(2) would leave the link behind)
-  const fs::path temp = to.parent_path() / ("." + to.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-link");
+  std::string name = ".";  // appended piece by piece: GCC 12 warns falsely on "." + string
+  name += to.filename().string();
+  name += ".tmp-" + std::to_string(::getpid()) + "-link";
+  const fs::path temp = to.parent_path() / name;
   std::error_code ec;
   fs::remove(temp, ec);
   fs::create_hard_link(from, temp, ec);
@@ -131,6 +135,12 @@ class RunDirectory {
   }
 
   const std::filesystem::path& path() const { return dir_; }
+
+  // What the run reads and every setting that changes its computation (file digests, options),
+  // as a flat object: each commit records it, and resume_from_latest refuses a checkpoint that
+  // recorded anything else, naming the first difference.
+  void set_inputs(nlohmann::ordered_json inputs) { inputs_ = std::move(inputs); }
+  const nlohmann::ordered_json& inputs() const { return inputs_; }
   std::filesystem::path metrics_file() const { return dir_ / metrics_file_name; }
 
   // The newest committed checkpoint, if any.
@@ -163,8 +173,9 @@ class RunDirectory {
     try {
       write(staging);
       const std::uintmax_t metrics_bytes = fs::exists(metrics_file()) ? fs::file_size(metrics_file()) : 0;
-      io::write_file_atomically(staging / checkpoint_file_name,
-                                nlohmann::json{{"step", step}, {"metrics_bytes", metrics_bytes}}.dump(1) + "\n");
+      nlohmann::ordered_json record{{"step", step}, {"metrics_bytes", metrics_bytes}};
+      if (!inputs_.empty()) record["inputs"] = inputs_;
+      io::write_file_atomically(staging / checkpoint_file_name, record.dump(1) + "\n");
       for (const auto& e : fs::recursive_directory_iterator(staging))
         if (e.is_directory()) run_detail::sync_path(e.path(), O_RDONLY | O_DIRECTORY);
       run_detail::sync_path(staging, O_RDONLY | O_DIRECTORY);
@@ -196,17 +207,42 @@ class RunDirectory {
     return target;
   }
 
-  // Before a resumed run appends to its metrics: cuts the log back to its length at `checkpoint`.
-  void rewind_metrics(const std::filesystem::path& checkpoint) const {
+  // checkpoint.json of a committed checkpoint.
+  static nlohmann::ordered_json read_record(const std::filesystem::path& checkpoint) {
     const std::filesystem::path file = checkpoint / checkpoint_file_name;
     std::ifstream in(file);
     if (!in) fail("cannot open ", file.string());
-    nlohmann::json state;
     try {
-      state = nlohmann::json::parse(in);
+      nlohmann::ordered_json record = nlohmann::ordered_json::parse(in);
+      if (!record.is_object()) fail(file.string(), ": not a JSON object");
+      return record;
     } catch (const nlohmann::json::exception& e) {
       fail(file.string(), ": malformed JSON: ", e.what());
     }
+  }
+
+  // Fails, naming the first difference, unless `checkpoint` recorded this run's inputs (a
+  // checkpoint that recorded none is accepted).
+  void check_inputs(const std::filesystem::path& checkpoint) const {
+    const nlohmann::ordered_json record = read_record(checkpoint);
+    if (!record.contains("inputs") || !record["inputs"].is_object()) return;
+    const nlohmann::ordered_json& saved = record["inputs"];
+    const std::string where = (checkpoint / checkpoint_file_name).string();
+    for (auto it = saved.begin(); it != saved.end(); ++it)
+      if (!inputs_.contains(it.key()) || inputs_[it.key()] != *it)
+        fail(where, ": the run being resumed had ", it.key(), " = ", it->dump(), ", this one has ",
+             inputs_.contains(it.key()) ? inputs_[it.key()].dump() : std::string("none"),
+             "; resume with the same inputs and settings, or start a new run in another directory");
+    for (auto it = inputs_.begin(); it != inputs_.end(); ++it)
+      if (!saved.contains(it.key()))
+        fail(where, ": the run being resumed had no ", it.key(), ", this one has ", it->dump(),
+             "; resume with the same inputs and settings, or start a new run in another directory");
+  }
+
+  // Before a resumed run appends to its metrics: cuts the log back to its length at `checkpoint`.
+  void rewind_metrics(const std::filesystem::path& checkpoint) const {
+    const std::filesystem::path file = checkpoint / checkpoint_file_name;
+    const nlohmann::ordered_json state = read_record(checkpoint);
     if (!state.contains("metrics_bytes") || !state["metrics_bytes"].is_number_unsigned())
       fail(file.string(), ": missing or non-integer field \"metrics_bytes\"");
     const auto bytes = state["metrics_bytes"].get<std::uintmax_t>();
@@ -250,14 +286,15 @@ class RunDirectory {
   }
 
   std::filesystem::path dir_;
+  nlohmann::ordered_json inputs_ = nlohmann::ordered_json::object();
   int keep_;
   int exceptions_;
   bool created_ = false, committed_ = false;
   io::DirectoryLock lock_;
 };
 
-// Resumes `trainer` from the newest checkpoint of `run` if there is one: weights, optimizer and
-// trainer state (trainer.resume), the metrics log cut back to that checkpoint, the exported model
+// Resumes `trainer` from the newest checkpoint of `run` if there is one (after checking that it
+// recorded the run's inputs): weights, optimizer and trainer state (trainer.resume), the metrics log cut back to that checkpoint, the exported model
 // brought up to it. Returns whether it resumed.
 template <class Trainer>
 bool resume_from_latest(RunDirectory& run, Trainer& trainer) {
@@ -266,6 +303,7 @@ bool resume_from_latest(RunDirectory& run, Trainer& trainer) {
          "which cannot be resumed safely; start it again in a new directory");
   const auto latest = run.latest_checkpoint();
   if (!latest) return false;
+  run.check_inputs(*latest);
   trainer.resume(*latest);
   run.rewind_metrics(*latest);
   run.export_latest();

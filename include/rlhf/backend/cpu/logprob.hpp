@@ -1,8 +1,10 @@
 #pragma once
 // Per-token log-probability of chosen tokens under softmax(logits / τ):
-//   logp[n] = logits[n, t_n] / τ - logsumexp(logits[n] / τ)
+//   logp[n] = min(0, logits[n, t_n] / τ - logsumexp(logits[n] / τ))   (rounding can push it above 0)
 // The temperature lives inside the kernel so that PPO computes log-probs identically at rollout
 // and at update time. lse [N] (of logits / τ) is kept for backward.
+#include <algorithm>
+
 #include "rlhf/backend/cpu/vocab_rows.hpp"
 #include "rlhf/backend/cpu/parallel.hpp"
 
@@ -21,7 +23,7 @@ void logprob_forward(const cpu&, View<T, cpu> logp, View<T, cpu> lse, In<T, cpu>
   for (std::int64_t n = 0; n < N; ++n) {
     const T* z = logits.data() + n * V;
     lse.data()[n] = row_logsumexp(z, V, inv_t);
-    logp.data()[n] = z[targets.data()[n]] * inv_t - lse.data()[n];
+    logp.data()[n] = std::min(z[targets.data()[n]] * inv_t - lse.data()[n], T(0));  // rounding may cross 0
   }
 }
 

@@ -71,7 +71,7 @@ void sample_tokens(const cpu&, View<std::int32_t, cpu> tokens, View<T, cpu> logp
         }
       }
       tokens.data()[b] = static_cast<std::int32_t>(pick);
-      logp.data()[b] = z[pick] * inv_t - lse;
+      logp.data()[b] = std::min(z[pick] * inv_t - lse, T(0));  // rounding may cross 0
     }
   }
 }

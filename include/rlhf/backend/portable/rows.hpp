@@ -246,7 +246,8 @@ struct LogprobForward {
   RLHF_HOST_DEVICE void operator()(std::int64_t n) const {
     const T* z = logits + n * V;
     lse[n] = detail::row_logsumexp(z, V, inv_t);
-    logp[n] = z[targets[n]] * inv_t - lse[n];
+    const T v = z[targets[n]] * inv_t - lse[n];
+    logp[n] = v < T(0) ? v : T(0);  // a log-probability; rounding may cross 0
   }
 };
 

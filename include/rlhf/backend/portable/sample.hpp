@@ -85,7 +85,8 @@ struct SampleRow {
       }
     }
     tokens[b] = static_cast<std::int32_t>(pick);
-    logp[b] = z[pick] * inv_t - lse;
+    const T v = z[pick] * inv_t - lse;
+    logp[b] = v < T(0) ? v : T(0);  // a log-probability; rounding may cross 0
   }
 };
 
