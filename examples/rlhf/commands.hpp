@@ -52,9 +52,10 @@ void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resu
     if (!rlhf::train::resume_from_latest(run, trainer))
       fail(out, ": no checkpoint-STEP directory (nothing to --resume)");
     std::printf("resumed from %s at %s %lld\n", out.c_str(), unit, (long long)position());
-  } else if (run.holds_unversioned_run() || run.latest_checkpoint()) {
-    fail(out, ": already holds a training run (", run.holds_unversioned_run() ? std::string("trainer_state.json") : run.latest_checkpoint()->filename().string(),
-         "); use --resume to continue it");
+  } else if (run.holds_unversioned_run()) {
+    fail(out, ": already holds a training run (trainer_state.json); use --resume to continue it");
+  } else if (const auto latest = run.latest_checkpoint()) {
+    fail(out, ": already holds a training run (", latest->filename().string(), "); use --resume to continue it");
   }
 }
 

@@ -282,7 +282,8 @@ class RunDirectory {
         if (const std::int64_t s = run_detail::step_of(e.path().filename().string()); s >= 0) steps.push_back(s);
     std::sort(steps.rbegin(), steps.rend());
     std::error_code ec;
-    for (std::size_t i = std::size_t(keep_); i < steps.size(); ++i) std::filesystem::remove_all(checkpoint_dir(steps[i]), ec);
+    for (std::size_t i = std::size_t(keep_); i < steps.size(); ++i)
+      std::filesystem::remove_all(checkpoint_dir(steps[i]), ec);
   }
 
   std::filesystem::path dir_;
@@ -293,9 +294,10 @@ class RunDirectory {
   io::DirectoryLock lock_;
 };
 
-// Resumes `trainer` from the newest checkpoint of `run` if there is one (after checking that it
-// recorded the run's inputs): weights, optimizer and trainer state (trainer.resume), the metrics log cut back to that checkpoint, the exported model
-// brought up to it. Returns whether it resumed.
+// Resumes `trainer` from the newest checkpoint of `run` if there is one, after checking that it
+// recorded this run's inputs: weights, optimizer and trainer state (trainer.resume), the metrics
+// log cut back to that checkpoint, the exported model brought up to it. Returns whether it
+// resumed.
 template <class Trainer>
 bool resume_from_latest(RunDirectory& run, Trainer& trainer) {
   if (run.holds_unversioned_run())
