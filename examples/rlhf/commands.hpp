@@ -59,15 +59,8 @@ void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resu
   }
 }
 
-// The sampling options in the words the user typed (SamplingParams::validate says "sampling: ...").
-inline void check_sampling_options(const rlhf::SamplingParams& s) {
-  if (!(s.temperature >= 0) || !std::isfinite(s.temperature)) fail("--temperature must be >= 0, got ", s.temperature);
-  if (s.temperature > 0 && s.temperature < rlhf::SamplingParams::min_temperature)
-    fail("--temperature ", s.temperature, " is below the floor of ", rlhf::SamplingParams::min_temperature,
-         " (log-probs lose their precision there); use 0 for greedy decoding");
-  if (s.top_k < 0) fail("--top-k must be >= 0, got ", s.top_k);
-  if (!(s.top_p > 0 && s.top_p <= 1)) fail("--top-p must lie in (0, 1], got ", s.top_p);
-}
+// The sampling options, named as the user typed them.
+inline constexpr rlhf::SamplingParams::Names sampling_options{"--temperature", "--top-k", "--top-p"};
 
 // --out must name a directory (an empty one would write into the current directory).
 inline void require_out(const std::string& out) {
@@ -121,7 +114,7 @@ int run_generate(GenerateArgs a, const B& be) {
                            });
     if (texts.empty()) fail(a.prompts_file, ": no prompts");
   }
-  check_sampling_options(a.sampling);
+  a.sampling.validate(sampling_options);
   if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions;
@@ -180,7 +173,7 @@ template <rlhf::Backend B>
 int run_logprobs(const LogprobsArgs& a, const B& be) {
   if (!(a.temperature > 0) || !std::isfinite(a.temperature))
     fail("--temperature must be positive, got ", a.temperature);
-  if (a.temperature < rlhf::SamplingParams::min_temperature)
+  if (a.temperature < rlhf::SamplingParams::min_temperature)  // no greedy here: log-probs need a distribution
     fail("--temperature ", a.temperature, " is below the floor of ", rlhf::SamplingParams::min_temperature,
          " (log-probs lose their precision there)");
   require_file(a.data);
@@ -330,7 +323,7 @@ template <rlhf::Backend B>
 int run_ppo(PpoArgs a, const B& be) {
   require_out(a.out);
   a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
-  check_sampling_options(a.cfg.sampling);
+  a.cfg.sampling.validate(sampling_options);
   if (a.cfg.sampling.temperature == 0) fail("--temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
   a.cfg.validate();
   if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);

@@ -21,6 +21,7 @@
 
 #include "../../examples/mlp_value_head.hpp"
 #include "../portable/compare.hpp"
+#include "../unit/default_pipeline_shape.hpp"
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/ppo.hpp"
 
@@ -299,12 +300,7 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy an
 // trainable model moved (the value model's by the same step) and the frozen ones untouched.
 TEST_CASE_TEMPLATE_DEFINE("model parity: PPO at the default pipeline's shape: rollout, metrics and both updates equal the CPU backend's", Be,
                           model_parity_ppo_pipeline_shape) {
-  rlhf::nn::GPTConfig c;
-  c.vocab_size = 257;
-  c.n_positions = 96;
-  c.n_embd = 128;
-  c.n_layer = 4;
-  c.n_head = 4;
+  const rlhf::nn::GPTConfig c = testing::default_pipeline_model();
   std::vector<std::vector<std::int32_t>> prompts;
   const rlhf::PhiloxStream rng{11, 0};
   for (int i = 0; i < 16; ++i) {
@@ -312,14 +308,7 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO at the default pipeline's shape: ro
     for (std::size_t j = 0; j < q.size(); ++j) q[j] = 1 + std::int32_t(rng.word(std::uint64_t(i) * 64 + 1 + j) % 255);
     prompts.push_back(q);
   }
-  rlhf::train::PPOConfig config;
-  config.batch_size = 8;
-  config.mini_batch_size = 8;
-  config.ppo_epochs = 1;
-  config.max_new_tokens = 40;
-  config.sampling.temperature = 0.8;
-  config.kl_coef = 0.3;
-  config.learning_rate = 1e-4;
+  rlhf::train::PPOConfig config = testing::default_pipeline_ppo();
   config.seed = 3;
 
   GPT<float, cpu> policy_c(c), reference_c(c, rlhf::nn::Trainable::no);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "count_a_rankings.hpp"
+#include "default_pipeline_shape.hpp"
 #include "omp_threads.hpp"
 #include "temp_dir.hpp"
 #include "rlhf/data/byte_tokenizer.hpp"
@@ -73,7 +74,7 @@ GPTConfig gpt_config(std::int64_t V, std::int64_t positions, std::int64_t C, std
   return c;
 }
 const ModelShape small_shape{"small", gpt_config(16, 32, 32, 2, 2), 1, 4};
-const ModelShape pipeline_shape{"default pipeline", gpt_config(257, 96, 128, 4, 4), 8, 16};
+const ModelShape pipeline_shape{"default pipeline", testing::default_pipeline_model(), 8, 16};
 
 std::vector<std::vector<std::int32_t>> make_prompts(const ModelShape& s, int count, std::uint64_t seed) {
   std::vector<std::vector<std::int32_t>> p;
@@ -141,14 +142,8 @@ void check_same_records(const nlohmann::json& a, const nlohmann::json& b, const 
 
 rlhf::train::PPOConfig ppo_config(const ModelShape& s) {
   rlhf::train::PPOConfig c;
-  if (&s == &pipeline_shape) {  // configs/default.json's PPO (its minibatch), one minibatch and one epoch
-    c.batch_size = 8;
-    c.mini_batch_size = 8;
-    c.ppo_epochs = 1;
-    c.max_new_tokens = 40;
-    c.sampling.temperature = 0.8;
-    c.kl_coef = 0.3;
-    c.learning_rate = 1e-4;
+  if (&s == &pipeline_shape) {
+    c = testing::default_pipeline_ppo();
   } else {
     c.batch_size = 8;
     c.mini_batch_size = 4;
