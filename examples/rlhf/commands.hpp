@@ -37,7 +37,7 @@ struct Loaded {
 
 template <rlhf::Backend B>
 Loaded<B> load_model(const fs::path& dir, const B& be) {
-  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  require_checkpoint(dir);
   Loaded<B> l{rlhf::io::load_gpt<T>(dir, be), {}};
   l.tokenizer = AnyTokenizer::of_model(dir, l.model->config().vocab_size);
   return l;
@@ -59,17 +59,20 @@ void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resu
   }
 }
 
-// The sampling options, named as the user typed them.
-inline constexpr rlhf::SamplingParams::Names sampling_options{"--temperature", "--top-k", "--top-p"};
-
-// --out must name a directory (an empty one would write into the current directory).
-inline void require_out(const std::string& out) {
+// --out must name a directory (an empty one would write into the current directory), and not
+// one the run reads (its model files would be overwritten): `inputs` are {option, directory}.
+inline void require_out(const std::string& out,
+                        std::initializer_list<std::pair<const char*, const std::string*>> inputs = {}) {
   if (out.empty()) fail("--out must name a directory, got \"\"");
+  std::error_code ec;
+  for (const auto& [option, dir] : inputs)
+    if (fs::equivalent(out, *dir, ec))
+      fail("--out ", out, " is the ", option, " directory; the run would overwrite its input: write to another directory");
 }
 
 template <rlhf::Backend B>
 int run_sft(SftArgs a, const B& be) {
-  require_out(a.out);
+  require_out(a.out, {{"--model", &a.model}});
   require_file(a.data);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions;
@@ -114,7 +117,6 @@ int run_generate(GenerateArgs a, const B& be) {
                            });
     if (texts.empty()) fail(a.prompts_file, ": no prompts");
   }
-  a.sampling.validate(sampling_options);
   if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
   Loaded<B> l = load_model(a.model, be);
   const std::int64_t context = l.model->config().n_positions;
@@ -128,8 +130,9 @@ int run_generate(GenerateArgs a, const B& be) {
     longest = std::max(longest, ids.back().size());
   }
   std::int64_t max_new = a.max_new_tokens;
-  if (max_new == 0) max_new = std::min<std::int64_t>(64, context - std::int64_t(longest));
-  if (max_new < 0) fail("--max-new-tokens must be positive, got ", max_new);
+  if (!a.max_new_tokens_given) max_new = std::min<std::int64_t>(max_new, context - std::int64_t(longest));
+  else if (max_new > context - std::int64_t(longest))
+    fail("--max-new-tokens ", max_new, " does not fit: the longest prompt has ", longest, " tokens, the context ", context);
 
   std::string output;
   for (std::size_t b0 = 0; b0 < ids.size(); b0 += std::size_t(a.batch_size)) {
@@ -245,14 +248,14 @@ int run_logprobs(const LogprobsArgs& a, const B& be) {
 template <rlhf::Backend B>
 std::unique_ptr<rlhf::nn::RewardModel<T, B>> load_or_start_reward_model(const fs::path& dir, std::uint64_t seed,
                                                                         const B& be) {
-  if (!fs::is_directory(dir)) fail(dir.string(), ": no such checkpoint directory");
+  require_checkpoint(dir);
   return rlhf::io::is_reward_checkpoint(dir) ? rlhf::io::load_reward_model<T>(dir, be)
                                              : rlhf::io::reward_model_from_lm<T>(dir, seed, be);
 }
 
 template <rlhf::Backend B>
 int run_reward(RewardArgs a, const B& be) {
-  require_out(a.out);
+  require_out(a.out, {{"--model", &a.model}});
   require_file(a.data);
   if (!a.normalize_data.empty()) require_file(a.normalize_data);
   const auto model = load_or_start_reward_model(a.model, a.cfg.seed, be);
@@ -269,6 +272,14 @@ int run_reward(RewardArgs a, const B& be) {
       dataset.size(), rlhf::data::ValidationSize::fraction(a.val_fraction), a.cfg.seed);
   std::printf("%zu training, %zu validation groups\n", split.train.size(), split.validation.size());
   rlhf::train::RewardTrainer<T, B> trainer(*model, dataset, split, a.cfg);
+  {  // the normalisation's reference set must be able to have a std > 0: checked before training
+    std::vector<std::int64_t> from;
+    const auto held_out = reference ? std::vector<std::vector<std::int32_t>>{} : trainer.reference_sequences(&from);
+    rlhf::train::require_distinct_references(reference ? reference->sequences : held_out, reference ? reference->from : from,
+                                             tok.eos_id(),
+                                             reference ? "--normalize-data " + a.normalize_data
+                                                       : a.data + " (its held-out completions; or give --normalize-data)");
+  }
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
   run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
@@ -298,7 +309,7 @@ template <rlhf::Backend B>
 int run_score(const ScoreArgs& a, const B& be) {
   if (a.batch_size <= 0) fail("--batch-size must be positive, got ", a.batch_size);
   require_file(a.data);
-  if (!fs::is_directory(a.model)) fail(a.model, ": no such checkpoint directory");
+  require_checkpoint(a.model);
   if (!rlhf::io::is_reward_checkpoint(a.model))
     fail(a.model, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
          "\"]); train one with rlhf reward");
@@ -321,18 +332,14 @@ int run_score(const ScoreArgs& a, const B& be) {
 
 template <rlhf::Backend B>
 int run_ppo(PpoArgs a, const B& be) {
-  require_out(a.out);
+  require_out(a.out, {{"--policy", &a.policy}, {"--reward", &a.reward}});
   a.cfg.kl_estimator = rlhf::loss::parse_kl_estimator(a.kl_estimator);
-  a.cfg.sampling.validate(sampling_options);
-  if (a.cfg.sampling.temperature == 0) fail("--temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
-  a.cfg.validate();
-  if (a.iterations <= 0) fail("--iterations must be positive, got ", a.iterations);
-  if (a.save_every < 0 || a.log_every <= 0) fail("--save-every must be >= 0 and --log-every positive");
+  // a.cfg was validated with the options' names as the command line was read (main.cpp)
   if (!a.ptx_data.empty()) require_file(a.ptx_data);
   if (a.cfg.ptx_coef > 0 && a.ptx_data.empty()) fail("--ptx-coef needs --ptx-data FILE.jsonl");
   if (a.cfg.ptx_coef == 0 && !a.ptx_data.empty()) fail("--ptx-data needs --ptx-coef > 0 (else the data is never used)");
   Loaded<B> sft = load_model(a.policy, be);  // the policy starts from it
-  if (!fs::is_directory(a.reward)) fail(a.reward, ": no such checkpoint directory");
+  require_checkpoint(a.reward);
   if (!rlhf::io::is_reward_checkpoint(a.reward))
     fail(a.reward, ": not a reward model (config.json has no \"architectures\": [\"", rlhf::io::reward_architecture,
          "\"]); train one with rlhf reward");

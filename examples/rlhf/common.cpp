@@ -24,6 +24,24 @@ void require_file(const fs::path& file) {
   if (fs::is_directory(file, ec)) fail(file.string(), ": is a directory, expected a file");
 }
 
+void require_checkpoint(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail(dir.string(), ": no such checkpoint directory");
+  const auto holds_checkpoint = [&](const fs::path& d) {
+    return fs::exists(d / "config.json", ec) && fs::exists(d / "model.safetensors", ec);
+  };
+  if (holds_checkpoint(dir)) return;
+  // A run directory (ppo's, the pipeline's) holds its models one or two levels down.
+  std::vector<std::string> inside;
+  for (const fs::path sub : {"policy", "value", "sft", "reward", "ppo/policy", "ppo/value"})
+    if (holds_checkpoint(dir / sub)) inside.push_back((dir / sub).string());
+  if (inside.empty()) fail(dir.string(), ": not a checkpoint directory (no config.json and model.safetensors)");
+  std::string list;
+  for (std::size_t i = 0; i < inside.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == inside.size() ? " or " : ", ") + inside[i];
+  fail(dir.string(), ": not a checkpoint directory (no config.json and model.safetensors); did you mean ", list, "?");
+}
+
 std::string read_text_file(const fs::path& file) {
   require_file(file);
   std::ifstream in(file, std::ios::binary);
@@ -46,13 +64,7 @@ namespace {
 // The config file: GPT2Config's fields (as transformers writes them, or just the architecture).
 // Unknown fields are errors, so that a typo ("n_embed") is not silently replaced by a default.
 rlhf::nn::GPTConfig read_init_config(const fs::path& file, rlhf::io::Gpt2ConfigExtras& extras) {
-  const std::string text = read_text_file(file);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    fail(file.string(), ": not valid JSON: ", rlhf::data::detail::json_error_message(e));
-  }
+  const json j = rlhf::io::parse_json(read_text_file(file), file.string());
   if (!j.is_object()) fail(file.string(), ": expected a JSON object, got ", j.type_name());
   std::set<std::string> known;
   const json defaults = rlhf::io::gpt2_config_json(rlhf::nn::GPTConfig{});
@@ -156,12 +168,7 @@ int run_tokenize(const TokenizeArgs& a) {
   }
   ordered out;
   if (!a.ids.empty()) {  // decode a list of ids
-    json parsed;
-    try {
-      parsed = json::parse(a.ids);
-    } catch (const json::exception& e) {
-      fail("--ids: not a JSON array of token ids: ", rlhf::data::detail::json_error_message(e));
-    }
+    const json parsed = rlhf::io::parse_json(a.ids, "--ids", "not a JSON array of token ids", /*single_line=*/true);
     if (!parsed.is_array()) fail("--ids: expected a JSON array of token ids, got ", parsed.type_name());
     std::vector<std::int32_t> ids;
     for (std::size_t i = 0; i < parsed.size(); ++i) {

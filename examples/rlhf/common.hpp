@@ -46,7 +46,8 @@ struct SftArgs {
 struct GenerateArgs {
   std::string model, prompts_file;
   std::vector<std::string> prompts;
-  std::int64_t max_new_tokens = 0;  // 0: 64, or what the context leaves
+  std::int64_t max_new_tokens = 64;  // at most what the context leaves, unless given
+  bool max_new_tokens_given = false;
   std::int64_t batch_size = 16;
   rlhf::SamplingParams sampling;
   std::uint64_t seed = 0;
@@ -114,6 +115,8 @@ int run_tokenize(const TokenizeArgs& a);
 int print_pipeline_config(const PipelineArgs& a);
 
 void require_file(const fs::path& file);
+// Fails unless dir holds a checkpoint (config.json); for a run directory, names the checkpoints in it.
+void require_checkpoint(const fs::path& dir);
 std::string read_text_file(const fs::path& file);
 // Compact JSON, keys in the order written; invalid UTF-8 (sampled bytes can be) as U+FFFD.
 std::string dump(const ordered& j);

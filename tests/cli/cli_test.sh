@@ -6,7 +6,7 @@ RLHF=$1
 PY=$2
 W=$3
 GPT2=${4:-}
-rm -rf "$W" && mkdir -p "$W" && cd "$W" || exit 2
+rm -rf "$W" && mkdir -p "$W/run" "$W/logs" && cd "$W/run" || exit 2
 
 failures=0
 bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
@@ -18,17 +18,35 @@ ok() {
   local rc=$?
   if [ $rc -ne 0 ]; then bad "$name: exit $rc: $(cat "$name.err")"; else echo "ok   $name"; fi
 }
-# fails NAME PATTERN CMD...: must exit 1 with exactly one stderr line "rlhf: ..." containing
-# PATTERN, and nothing on stdout.
+# The bad-input catalogue: every `fails` below is one case. `fails NAME PATTERN CMD...` asserts
+#   - exit code 1;
+#   - exactly one stderr line, "rlhf: ...", containing PATTERN (the file, line, field or option);
+#   - no new, removed or changed file anywhere under the work directory (the output directories
+#     included). The one exception is a run directory's .lock, which records the PID of the
+#     last process to take the lock. (FAILS_SKIP_SNAPSHOT=1 skips this check, for the one case
+#     where another run writes the work directory at the same time.)
+# Its stdout and stderr go to ../logs/NAME.out and .err, outside the snapshot.
+catalogue=0
+snapshot() {
+  find . -name .lock -prune -o \( -type d -printf 'd %p\n' \) -o -printf 'f %p %s %T@\n' | LC_ALL=C sort
+}
 fails() {
   local name=$1 pattern=$2; shift 2
-  "$@" >"$name.out" 2>"$name.err"
+  local before after
+  before=$(snapshot)
+  "$@" >"../logs/$name.out" 2>"../logs/$name.err"
   local rc=$?
-  local err; err=$(cat "$name.err")
+  after=$(snapshot)
+  local err; err=$(cat "../logs/$name.err")
+  catalogue=$((catalogue + 1))
   if [ $rc -ne 1 ]; then bad "$name: exit $rc, expected 1 ($err)"; return; fi
-  if [ "$(wc -l <"$name.err")" -ne 1 ]; then bad "$name: stderr is not one line: $err"; return; fi
+  if [ "$(wc -l <"../logs/$name.err")" -ne 1 ]; then bad "$name: stderr is not one line: $err"; return; fi
   case "$err" in "rlhf: "*) ;; *) bad "$name: stderr does not start with 'rlhf: ': $err"; return ;; esac
   case "$err" in *"$pattern"*) ;; *) bad "$name: stderr lacks '$pattern': $err"; return ;; esac
+  if [ -z "${FAILS_SKIP_SNAPSHOT:-}" ] && [ "$before" != "$after" ]; then
+    bad "$name: the work directory changed: $(diff <(echo "$before") <(echo "$after") | grep '^[<>]' | head -3 | tr '\n' ' ')"
+    return
+  fi
   echo "ok   $name: $err"
 }
 # jsonl FILE N CHECK: FILE holds N lines, each a JSON object; CHECK is a Python expression on `r`.
@@ -109,7 +127,7 @@ fails sft_out_empty '--out must name a directory, got ""' "$RLHF" sft --model m0
   --val-fraction 0.1 --seed 2 >busy.out 2>busy.err &
 busy_pid=$!
 for _ in $(seq 1 400); do [ -f busy/.lock ] && break; sleep 0.02; done
-fails sft_busy "busy: in use by another run (process $busy_pid holds busy/.lock)" \
+FAILS_SKIP_SNAPSHOT=1 fails sft_busy "busy: in use by another run (process $busy_pid holds busy/.lock)" \
   "$RLHF" sft --model m0 --data sft.jsonl --out busy --steps 5 --resume
 wait $busy_pid && ok_busy=1 || ok_busy=0
 [ $ok_busy -eq 1 ] || bad "sft_busy: the first run failed: $(cat busy.err)"
@@ -245,8 +263,7 @@ assert 0 < d < 0.05, d
 ' || bad "logprobs --precision bf16: not within bf16 rounding of fp32"
 ok sft_bf16 "$RLHF" sft --model m0 --data sft.jsonl --out m_bf16 --steps 4 --batch-size 8 --precision bf16 --seed 2
 jsonl m_bf16/metrics.jsonl 2 'r["step"] in (1, 4) and r["train/loss"] < 6'
-"$RLHF" --precision fp16 logprobs --model m1 --data score.jsonl >/dev/null 2>&1; rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error (--precision fp16): exit $rc"
+fails precision_fp16 "--precision: fp16 not in {fp32,tf32,bf16}" "$RLHF" --precision fp16 logprobs --model m1 --data score.jsonl
 if [ "${RLHF_CLI_CUDA_BUILT:-0}" = 1 ] && command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
   ok logprobs_cuda "$RLHF" --backend cuda logprobs --model m1 --data score.jsonl
   "$PY" -c '
@@ -321,7 +338,7 @@ fails tokenize_beyond_vocab "token id 999 at position 1 is outside the vocabular
 { head -1 score.jsonl; "$PY" -c 'import json; print(json.dumps({"text": "x" * 80}))'; } >long.jsonl
 fails logprobs_too_long "long.jsonl:2: sequence of 80 tokens is longer than the model's context of 64" \
   "$RLHF" logprobs --model m1 --data long.jsonl
-fails generate_too_long "exceed the context of 64" "$RLHF" generate --model m1 --prompt hi --max-new-tokens 100
+fails generate_too_long "--max-new-tokens 100 does not fit: the longest prompt has 2 tokens, the context 64" "$RLHF" generate --model m1 --prompt hi --max-new-tokens 100
 
 # Values checked before any work, each named by its option.
 fails generate_tiny_temperature "--temperature 1e-08 is below the floor of 0.01" \
@@ -348,28 +365,181 @@ PYEOF
 fails nan_weights "model.safetensors: tensor 'h.1.mlp.c_fc.weight' has a non-finite value (nan) at element 5" \
   "$RLHF" generate --model m_nan --prompt hi
 
-# Usage errors: CLI11's exit codes (non-zero, not 1), with the option's rule.
-usage_fails() {
-  local name=$1 pattern=$2; shift 2
-  "$@" >"$name.out" 2>"$name.err"
-  local rc=$?
-  if [ $rc -eq 0 ] || [ $rc -eq 1 ]; then bad "$name: exit $rc, expected a usage error"; return; fi
-  grep -qF -- "$pattern" "$name.err" && echo "ok   $name: $(head -1 "$name.err")" || bad "$name: stderr lacks '$pattern': $(cat "$name.err")"
-}
-usage_fails sft_lr_inf "--lr: must be finite and > 0, got inf" "$RLHF" sft --model m0 --data sft.jsonl --out x --lr inf
-usage_fails sft_clip_negative "--max-grad-norm: must be finite and >= 0, got -1" \
-  "$RLHF" sft --model m0 --data sft.jsonl --out x --max-grad-norm -1
-usage_fails sft_steps_huge "--steps: must be an integer in [1, 1000000000], got 1e20" \
-  "$RLHF" sft --model m0 --data sft.jsonl --out x --steps 1e20
-usage_fails ppo_gamma "--gamma: must be in [0, 1], got 1.5" \
-  "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out x --gamma 1.5
-usage_fails keep_zero "--keep-checkpoints" "$RLHF" sft --model m0 --data sft.jsonl --out x --keep-checkpoints 0
-no_dir x
-"$RLHF" init --out x >/dev/null 2>&1; rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error: exit $rc"
-"$RLHF" sft --model m0 --data sft.jsonl --out x --steps abc >/dev/null 2>&1; rc=$?
-[ $rc -ne 0 ] && [ $rc -ne 1 ] || bad "usage error (--steps abc): exit $rc"
-no_dir x
+# ---- The rest of the bad-input catalogue: options, outputs, data, configs, checkpoints, resume,
+# allocations, the pipeline. Each case names what the user typed or the file, line and field.
+# Option values, checked as the command line is read or before any file is read.
+SFT=("$RLHF" sft --model m0 --data sft.jsonl --out bad_sft)
+PPO=("$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out bad_ppo)
+fails sft_lr_inf "--lr: must be finite and > 0, got inf" "${SFT[@]}" --lr inf
+fails sft_lr_negative "--lr: must be finite and > 0, got -1" "${SFT[@]}" --lr -1
+fails sft_clip_negative "--max-grad-norm: must be finite and >= 0, got -1" "${SFT[@]}" --max-grad-norm -1
+fails sft_steps_huge "--steps: must be an integer in [1, 1000000000], got 1e20" "${SFT[@]}" --steps 1e20
+fails sft_steps_text "--steps: must be an integer in [1, 1000000000], got abc" "${SFT[@]}" --steps abc
+fails sft_steps_zero "--steps: must be an integer in [1, 1000000000], got 0" "${SFT[@]}" --steps 0
+fails sft_warmup_negative "--warmup: must be finite and >= 0, got -5" "${SFT[@]}" --warmup -5
+fails sft_val_fraction "--val-fraction: must be in [0, 1), got 2" "${SFT[@]}" --val-fraction 2
+fails sft_batch_zero "--batch-size must be finite and > 0, got 0" "${SFT[@]}" --batch-size 0
+fails sft_micro_batch "--micro-batch-size must lie in [0, --batch-size = 8], got 99" "${SFT[@]}" --batch-size 8 --micro-batch-size 99
+fails sft_log_every_zero "--log-every must be finite and > 0, got 0" "${SFT[@]}" --log-every 0
+fails sft_eval_every_negative "--eval-every must be >= 0, got -1" "${SFT[@]}" --eval-every -1
+fails keep_zero "--keep-checkpoints: Value 0 not in range" "${SFT[@]}" --keep-checkpoints 0
+fails unknown_option "The following argument was not expected: --bogus" "${SFT[@]}" --bogus
+fails missing_option "--config is required" "$RLHF" init --out bad_init
+fails no_subcommand "A subcommand is required" "$RLHF"
+fails backend_tpu "--backend: tpu not in {cpu,cuda}" "$RLHF" --backend tpu logprobs --model m1 --data score.jsonl
+fails ppo_gamma "--gamma: must be in [0, 1], got 1.5" "${PPO[@]}" --gamma 1.5
+fails ppo_kl_coef_negative "--kl-coef: must be finite and >= 0, got -0.1" "${PPO[@]}" --kl-coef -0.1
+fails ppo_cliprange_zero "--cliprange: must be finite and > 0, got 0" "${PPO[@]}" --cliprange 0
+fails ppo_epochs_zero "--ppo-epochs must be finite and > 0, got 0" "${PPO[@]}" --ppo-epochs 0
+fails ppo_mini_batch "--mini-batch-size must divide --batch-size = 4 (every episode in one minibatch per epoch), got 3" \
+  "${PPO[@]}" --batch-size 4 --mini-batch-size 3
+fails ppo_greedy "--temperature must be > 0 for PPO" "${PPO[@]}" --temperature 0
+fails ppo_ptx_coef_without_data "--ptx-coef needs --ptx-data FILE.jsonl" "${PPO[@]}" --ptx-coef 0.5
+fails ppo_iterations_huge "--iterations: must be an integer in [1, 1000000000], got 1e12" "${PPO[@]}" --iterations 1e12
+fails generate_max_new_zero "--max-new-tokens: must be an integer in [1, 1000000000], got 0" \
+  "$RLHF" generate --model m1 --prompt hi --max-new-tokens 0
+fails generate_temperature_negative "--temperature must be finite and >= 0, got -1" "$RLHF" generate --model m1 --prompt hi --temperature -1
+fails generate_top_p_zero "--top-p must lie in (0, 1], got 0" "$RLHF" generate --model m1 --prompt hi --top-p 0
+fails generate_top_k_negative "--top-k must be >= 0, got -3" "$RLHF" generate --model m1 --prompt hi --top-k -3
+fails generate_batch_zero "--batch-size must be positive, got 0" "$RLHF" generate --model m1 --prompt hi --batch-size 0
+fails generate_empty_prompt "prompt 1 is empty" "$RLHF" generate --model m1 --prompt ""
+fails reward_max_length "--max-length 1000 must lie in [2, 64] (the model's context)" \
+  "$RLHF" reward --model m1 --data rank.jsonl --out bad_rm --max-length 1000
+
+# Outputs that would overwrite inputs, and models that are not checkpoints.
+fails sft_out_is_model "--out m1 is the --model directory" "$RLHF" sft --model m1 --data sft.jsonl --out m1 --steps 1
+fails reward_out_is_model "--out rm is the --model directory" "$RLHF" reward --model rm --data rank.jsonl --out rm --steps 1
+fails ppo_out_is_policy "--out m1 is the --policy directory" "$RLHF" ppo --policy m1 --reward rm --prompts prompts.jsonl --out m1
+fails generate_run_dir "ppo: not a checkpoint directory (no config.json and model.safetensors); did you mean ppo/policy or ppo/value?" \
+  "$RLHF" generate --model ppo --prompt hi
+mkdir -p empty_dir
+fails sft_model_empty_dir "empty_dir: not a checkpoint directory" "$RLHF" sft --model empty_dir --data sft.jsonl --out bad_sft
+
+# Data files.
+{ head -1 sft.jsonl; echo '{"prompt": "Q:", "completion": " a", "prompt": "Q: b"}'; } >dup.jsonl
+fails jsonl_duplicate_key 'dup.jsonl:2: key "prompt" appears twice' "$RLHF" sft --model m0 --data dup.jsonl --out bad_sft
+echo '{"prompt": 7, "completion": " a"}' >number.jsonl
+fails jsonl_wrong_type 'number.jsonl:1: field "prompt" must be a string' "$RLHF" sft --model m0 --data number.jsonl --out bad_sft
+: >empty.jsonl
+fails sft_empty_file "empty.jsonl: no examples" "$RLHF" sft --model m0 --data empty.jsonl --out bad_sft
+# A 10 MB line: read whole, and the error names its line and column.
+"$PY" -c 'import sys; sys.stdout.write("{\"prompt\": \"Q:\", \"completion\": \"" + "x" * 10_000_000 + "\"\n")' >huge_line.jsonl
+fails jsonl_10mb_line "huge_line.jsonl:1: malformed JSON: parse error at column 10000034" \
+  "$RLHF" sft --model m0 --data huge_line.jsonl --out bad_sft
+"$PY" -c 'import json; print(json.dumps({"text": "x" * 10_000_000}))' >huge_text.jsonl
+fails logprobs_10mb_text "huge_text.jsonl:1: sequence of 10000000 tokens is longer than the model's context of 64" \
+  "$RLHF" logprobs --model m1 --data huge_text.jsonl
+echo '{"prompt": "Q:", "chosen": " a", "rejected": " b", "margin": 1e308}' >margin_huge.jsonl
+fails reward_margin_huge 'margin_huge.jsonl:1: field "margin" is 1e+308; it must be within [-10000, 10000]' \
+  "$RLHF" reward --model m1 --data margin_huge.jsonl --out bad_rm
+echo '{"prompt": "Q:", "chosen": " a", "rejected": " b", "margin": "big"}' >margin_text.jsonl
+fails reward_margin_text 'margin_text.jsonl:1: field "margin" must be a number' "$RLHF" reward --model m1 --data margin_text.jsonl --out bad_rm
+echo '{"prompt": "Q:", "completions": ["a","b","c","d","e","f","g","h","i","j"], "ranking": [1,2,3,4,5,6,7,8,9,10]}' >k10.jsonl
+fails reward_k10 'k10.jsonl:1: field "completions" has 10 completions; K must lie in [2, 9]' "$RLHF" reward --model m1 --data k10.jsonl --out bad_rm
+{ head -1 rank.jsonl; head -1 pairs.jsonl; } >mixed.jsonl
+fails reward_mixed_formats 'mixed.jsonl:2: a {"prompt", "chosen", "rejected"} record in a file of {"prompt", "completions", "ranking"} records' \
+  "$RLHF" reward --model m1 --data mixed.jsonl --out bad_rm
+echo '{"prompt": "Q:", "chosen": "", "rejected": " b"}' >chosen_empty.jsonl
+fails reward_chosen_empty 'chosen_empty.jsonl:1: field "chosen" is empty' "$RLHF" reward --model m1 --data chosen_empty.jsonl --out bad_rm
+# Normalisation statistics that must have a std of 0, refused before training.
+head -1 to_score.jsonl >one_text.jsonl
+fails reward_normalize_one_text "--normalize-data one_text.jsonl: the rewards are normalised on one text, so their std would be 0" \
+  "$RLHF" reward --model m1 --data pairs.jsonl --out bad_rm --steps 2 --normalize-data one_text.jsonl
+for i in 1 2 3 4 5 6 7 8; do echo '{"prompt": "Q:", "chosen": " same", "rejected": " same"}'; done >same.jsonl
+fails reward_all_same "same.jsonl (its held-out completions; or give --normalize-data): the rewards are normalised on texts that are all the same" \
+  "$RLHF" reward --model m1 --data same.jsonl --out bad_rm --steps 2 --val-fraction 0.25
+echo '{"prompt": ""}' >empty_prompt.jsonl
+fails ppo_empty_prompt 'empty_prompt.jsonl:1: field "prompt" is empty' "$RLHF" ppo --policy m1 --reward rm --prompts empty_prompt.jsonl --out bad_ppo
+echo '{"tokens": []}' >no_tokens.jsonl
+fails logprobs_no_tokens 'no_tokens.jsonl:1: needs at least 2 tokens' "$RLHF" logprobs --model m1 --data no_tokens.jsonl
+fails tokenize_malformed_ids "--ids: not a JSON array of token ids: parse error at column 4" "$RLHF" tokenize --model m1 --ids "[1,"
+
+# Model configs.
+echo '{"vocab_size": 257, "n_positions": 64, "n_embd": 32, "n_layer": 2, "n_head": 2, "n_embd": 64}' >dup_config.json
+fails init_duplicate_key 'dup_config.json: key "n_embd" appears twice' "$RLHF" init --config dup_config.json --out bad_init
+echo '{"vocab_size": 257, "n_positions": 1000000000000, "n_embd": 128, "n_layer": 2, "n_head": 2}' >huge_config.json
+fails init_weights_too_big "GPTConfig: the weights need 466 TiB, more than this machine's" \
+  "$RLHF" init --config huge_config.json --out bad_init
+echo '{"vocab_size": 257, "n_positions": 64, "n_embd": 32, "n_layer": 2, "n_head": 3}' >heads.json
+fails init_heads "n_head = 3 does not divide n_embd = 32" "$RLHF" init --config heads.json --out bad_init
+echo '{"vocab_size": 257,' >broken.json
+fails init_not_json "broken.json: not valid JSON: parse error at line 2, column 1" "$RLHF" init --config broken.json --out bad_init
+fails init_exists "m0: already holds a checkpoint (config.json); use --force" "$RLHF" init --config config.json --out m0
+
+# Checkpoints on disk that are damaged.
+cp -r m1 m_trunc && truncate -s 2000 m_trunc/model.safetensors
+fails truncated_weights "m_trunc/model.safetensors" "$RLHF" generate --model m_trunc --prompt hi
+cp -r m1 m_header && printf '\x10\x00\x00\x00\x00\x00\x00\x00not json at all!' >m_header/model.safetensors
+fails garbage_header "m_header/model.safetensors: header is not a JSON object" "$RLHF" generate --model m_header --prompt hi
+cp -r m1 m_badconfig && echo '{"n_embd": ' >m_badconfig/config.json
+fails garbage_config "m_badconfig/config.json: not valid JSON" "$RLHF" generate --model m_badconfig --prompt hi
+
+# Resume refuses a run with other inputs, naming the first difference.
+fails sft_resume_fresh "bad_sft: no checkpoint-STEP directory (nothing to --resume)" "${SFT[@]}" --resume
+PPO_RUN=(--iterations 6 --batch-size 4 --mini-batch-size 2 --ppo-epochs 2 --max-new-tokens 8 --temperature 0.9 --lr 1e-4
+  --save-every 2 --seed 5 --resume)
+fails ppo_resume_other_reward 'the run being resumed had --reward = "fnv1a64:' \
+  "$RLHF" ppo --policy m1 --reward rm_pairs --prompts prompts.jsonl --out ppo "${PPO_RUN[@]}"
+fails ppo_resume_other_policy 'the run being resumed had --policy = "fnv1a64:' \
+  "$RLHF" ppo --policy m_bf16 --reward rm --prompts prompts.jsonl --out ppo "${PPO_RUN[@]}"
+sed 's/cat/dog/' prompts.jsonl >prompts_other.jsonl
+fails ppo_resume_other_prompts 'the run being resumed had --prompts = "fnv1a64:' \
+  "$RLHF" ppo --policy m1 --reward rm --prompts prompts_other.jsonl --out ppo "${PPO_RUN[@]}"
+sed 's/!/?/' rank.jsonl >rank_other.jsonl
+fails reward_resume_other_data 'the run being resumed had --data = "fnv1a64:' \
+  "$RLHF" reward --model m1 --data rank_other.jsonl --out rm --steps 50 --batch-size 8 --lr 2e-3 --warmup 4 \
+  --eval-every 20 --log-every 10 --val-fraction 0.2 --seed 4 --resume
+
+# Sizes that cannot fit are named before anything is allocated for them.
+fails sft_batch_too_big "GPT: the activations of 10000000 sequences of" "${SFT[@]}" --batch-size 10000000
+
+# The pipeline's config file.
+PL_DATA='"data": {"sft": "sft.jsonl", "collect_prompts": "prompts.jsonl", "ppo_prompts": "prompts.jsonl", "eval_prompts": "prompts.jsonl"}, "labeler": {"afinn": "config.json"}'
+echo "{$PL_DATA, \"ppo\": {\"kl_coef\": 0.1, \"kl_coef\": 0.2}}" >pl_dup.json
+fails pipeline_duplicate_key 'pl_dup.json: key "ppo.kl_coef" appears twice' "$RLHF" pipeline --config pl_dup.json --out bad_pl
+echo "{$PL_DATA, \"collect\": {\"temperature\": 0}}" >pl_greedy.json
+fails pipeline_collect_greedy "pl_greedy.json: collect.temperature must be > 0 to collect comparisons" \
+  "$RLHF" pipeline --config pl_greedy.json --out bad_pl
+echo "{$PL_DATA, \"sft\": {\"max_length\": 500}}" >pl_length.json
+fails pipeline_sft_max_length "pl_length.json: sft.max_length 500 exceeds the model's context, model.n_positions 96" \
+  "$RLHF" pipeline --config pl_length.json --out bad_pl
+echo "{$PL_DATA, \"sft\": {\"steps\": 0}}" >pl_steps.json
+fails pipeline_steps_zero "pl_steps.json: sft.steps must lie in [1, 1000000000], got 0" "$RLHF" pipeline --config pl_steps.json --out bad_pl
+echo "{$PL_DATA, \"ppo\": {\"learning_rate\": -1}}" >pl_lr.json
+fails pipeline_lr_negative "pl_lr.json: ppo.learning_rate must be finite and > 0, got -1" "$RLHF" pipeline --config pl_lr.json --out bad_pl
+fails pipeline_missing_config "absent.json: no such config file" "$RLHF" pipeline --config absent.json --out bad_pl
+
+# A read-only output directory, and a full disk (a small tmpfs), in a private mount namespace.
+if unshare -rm true 2>/dev/null; then
+  mkdir -p ro
+  fails read_only_out "ro/run: cannot create the directory: Read-only file system" \
+    unshare -rm sh -c 'mount --bind ro ro && mount -o remount,ro,bind ro && exec "$@"' sh "$RLHF" sft --model m0 --data sft.jsonl --out ro/run --steps 1
+  # Room for one checkpoint (about 0.4 MB) but not two: step 1 commits, step 2 fails with ENOSPC.
+  mkdir -p full
+  unshare -rm sh -c 'mount -t tmpfs -o size=700k tmpfs full && "$@"; rc=$?; tar -C full -cf - . >full.tar; exit $rc' sh \
+    "$RLHF" sft --model m0 --data sft.jsonl --out full/run --steps 3 --eval-every 1 --batch-size 4 --seed 2 \
+    >../logs/full_disk.out 2>../logs/full_disk.err
+  rc=$?
+  mkdir -p full_after && tar -C full_after -xf full.tar
+  ok full_disk_reference "$RLHF" sft --model m0 --data sft.jsonl --out full_ref --steps 3 --eval-every 1 --batch-size 4 --seed 2
+  if [ $rc -ne 1 ]; then bad "full_disk: exit $rc, expected 1 ($(cat ../logs/full_disk.err))"
+  elif ! grep -q "No space left on device" ../logs/full_disk.err; then bad "full_disk: $(cat ../logs/full_disk.err)"
+  elif ! ls full_after/run | grep -q '^checkpoint-'; then bad "full_disk: no committed checkpoint survived"
+  else
+    last=$(ls full_after/run | grep '^checkpoint-' | sort -t- -k2 -n | tail -1)
+    cmp -s "full_after/run/$last/model.safetensors" "full_ref/$last/model.safetensors" 2>/dev/null ||
+      [ ! -d "full_ref/$last" ] || bad "full_disk: $last differs from the same step of an uncrowded run"
+    ls -a full_after/run | grep -q 'partial\|tmp' && bad "full_disk: temporaries left: $(ls -a full_after/run)"
+    "$PY" -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' full_after/run/metrics.jsonl ||
+      bad "full_disk: metrics.jsonl holds a partial line"
+    echo "ok   full_disk: $(cat ../logs/full_disk.err); $last intact"
+  fi
+else
+  echo "SKIP read_only_out, full_disk: no private mount namespaces here (unshare -rm)"
+fi
+
+echo "bad-input catalogue: $catalogue cases"
+[ "$catalogue" -ge 60 ] || bad "the catalogue has $catalogue cases; it must keep at least 60"
 
 if [ $failures -ne 0 ]; then echo "$failures check(s) failed"; exit 1; fi
 echo "all CLI checks passed"

@@ -86,19 +86,40 @@ run_once() {
   pid=$!
 }
 
-# chain KIND N: N kills that land (a run that finished first does not count), each followed by a
-# resume; every third kill, and after the last, the chain is resumed to the end and compared
-# with the reference, then starts again from nothing.
+# finish_and_compare KIND DIR PID LABEL: waits for the run PID (which must exit 0), compares its
+# models with the uninterrupted run's and checks that no temporaries are left; then removes DIR so
+# that the chain starts again from nothing. Returns 1 on a failure.
+finish_and_compare() {
+  local kind=$1 dir=$2 rc
+  wait "$3"
+  rc=$?
+  if [ $rc -ne 0 ]; then
+    bad "$kind: the resumed run exited $rc $4: $(tail -2 "$dir.log")"
+    return 1
+  fi
+  if [ "$(fingerprint "$kind" "$dir")" != "${reference[$kind]}" ]; then
+    bad "$kind: $4 the resumed run differs from the uninterrupted one"
+    return 1
+  fi
+  leftovers=$(find "$dir" -name '.*.tmp-*' -o -name '.checkpoint-*.partial-*' | head -3)
+  [ -z "$leftovers" ] || bad "$kind: temporaries left $4: $leftovers"
+  rm -rf "$dir" "$dir.log"
+}
+
+# chain KIND N: N kills that land, each followed by a resume; every third kill, and after the
+# last, the chain is resumed to the end and compared with the reference, then starts again from
+# nothing. A run that finishes before its kill (resumed runs get shorter) is compared the same way.
 chain() {
-  local kind=$1 n=$2 dir="$W/killed_$1" millis=${duration[$1]} landed=0 attempts=0 r rc
+  local kind=$1 n=$2 dir="$W/killed_$1" millis=${duration[$1]} landed=0 attempts=0 r
   rm -rf "$dir" "$dir.log"
   while ((landed < n && attempts < 4 * n)); do
     attempts=$((attempts + 1))
     run_once "$kind" "$dir"
     r=$((RANDOM % millis))
     sleep "$(printf '%d.%03d' $((r / 1000)) $((r % 1000)))"
-    if ! kill -9 $pid 2>/dev/null; then
-      wait $pid 2>/dev/null
+    # A run that already exited (a zombie until waited for) does not count as killed.
+    if [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = Z ] || ! kill -9 $pid 2>/dev/null; then
+      finish_and_compare "$kind" "$dir" $pid "after $landed kills (it finished before the kill)" || return
       continue
     fi
     wait $pid 2>/dev/null
@@ -106,19 +127,7 @@ chain() {
     kills=$((kills + 1))
     if ((landed % 3 == 0 || landed == n)); then
       run_once "$kind" "$dir"
-      wait $pid
-      rc=$?
-      if [ $rc -ne 0 ]; then
-        bad "$kind: the resumed run exited $rc after kill $landed: $(tail -2 "$dir.log")"
-        return
-      fi
-      if [ "$(fingerprint "$kind" "$dir")" != "${reference[$kind]}" ]; then
-        bad "$kind: after kill $landed the resumed run differs from the uninterrupted one"
-        return
-      fi
-      leftovers=$(find "$dir" -name '.*.tmp-*' -o -name '.checkpoint-*.partial-*' | head -3)
-      [ -z "$leftovers" ] || bad "$kind: temporaries left after kill $landed: $leftovers"
-      rm -rf "$dir" "$dir.log"
+      finish_and_compare "$kind" "$dir" $pid "after kill $landed" || return
     fi
   done
   ((landed == n)) || bad "$kind: only $landed of $n kills landed in $attempts runs"

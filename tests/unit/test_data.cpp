@@ -25,6 +25,7 @@
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/data/shuffle.hpp"
 #include "rlhf/data/tokenizer.hpp"
+#include "rlhf/io/json_text.hpp"
 
 namespace test_data {
 
@@ -108,6 +109,17 @@ TEST_CASE("data: jsonl reads objects line by line, skipping blank lines, numberi
   CHECK(prompts == std::vector<std::string>{"p1", "p2", "p3"});
 }
 
+TEST_CASE("json text: a key twice in one object is an error naming its path, at any depth") {
+  using rlhf::io::parse_json;
+  CHECK(parse_json(R"({"a": 1, "b": {"a": 2}, "c": [{"a": 3}, {"a": 4}]})", "ok.json").at("c").size() == 2);
+  CHECK(error_of([] { parse_json(R"({"lr": 1, "lr": 2})", "run.json"); }) == "run.json: key \"lr\" appears twice");
+  CHECK(error_of([] { parse_json(R"({"ppo": {"kl_coef": 1, "steps": 2, "kl_coef": 3}})", "run.json"); }) ==
+        "run.json: key \"ppo.kl_coef\" appears twice");
+  CHECK(error_of([] { parse_json(R"({"x": [{"a": 1}, {"a": 1, "a": 2}]})", "f.json"); }) ==
+        "f.json: key \"x[].a\" appears twice");
+  CHECK(error_of([] { parse_json("{\"a\": 1,\n \"b\": }", "f.json"); }).starts_with("f.json: not valid JSON: parse error at line 2"));
+}
+
 TEST_CASE("data: jsonl errors name file, line and field") {
   TempDir dir;
   const JsonlFields pc{{"prompt", "completion"}};
@@ -127,6 +139,9 @@ TEST_CASE("data: jsonl errors name file, line and field") {
 
   const fs::path overflow = dir.write("overflow.jsonl", "{\"margin\": 1e999}\n");
   CHECK(read(overflow, {{}, {"margin"}}).starts_with(overflow.string() + ":1: malformed JSON: "));
+
+  const fs::path twice = dir.write("twice.jsonl", ok + "{\"prompt\": \"p\", \"completion\": \"c\", \"prompt\": \"q\"}\n");
+  CHECK(read(twice, pc) == twice.string() + ":2: key \"prompt\" appears twice");
 
   const fs::path array = dir.write("array.jsonl", ok + "[1, 2]\n");
   CHECK(read(array, pc) == array.string() + ":2: expected a JSON object, got array");

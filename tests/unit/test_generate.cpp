@@ -191,7 +191,7 @@ TEST_CASE("sample_tokens: frequencies follow softmax(z / τ); filters and greedy
   // p(1) = p(3) ≈ 0.36 each: the nucleus of 0.5 needs both.
   CHECK(seen_p.size() == 2);
   CHECK_THROWS_WITH_AS(rlhf::sample_tokens(cpu{}, tok.view(), logp.view(), logits, {1.0, 0, 0.0}, rng, 0),
-                       "sampling: top_p must lie in (0, 1], got 0", rlhf::error);
+                       "sampling.top_p must lie in (0, 1], got 0", rlhf::error);
 }
 
 TEST_CASE("generate: bad prompts are errors naming the prompt") {

@@ -56,7 +56,7 @@ TEST_CASE("AdamW applies weight decay only where the layout says so") {
   CHECK(layout.view(params.view(), 0)(0) == doctest::Approx(2.0f * (1 - 0.1f * 0.5f)));
   CHECK(layout.view(params.view(), 1)(0) == 2.0f);
   CHECK_THROWS_WITH_AS((rlhf::optim::AdamW<float, cpu>(layout, {1.0, 0.999, 1e-8, 0.0})),
-                       "AdamW: betas must lie in [0, 1), got (1, 0.999)", rlhf::error);
+                       "AdamW.beta1 must lie in [0, 1), got 1", rlhf::error);
 }
 
 TEST_CASE("warmup + cosine schedule") {

@@ -108,7 +108,18 @@ TEST_CASE("pipeline config: unknown keys, wrong types and bad values are errors 
   CHECK(with("", "seed", -1) == "run.json: key \"seed\" must be >= 0, got -1");
   CHECK(with("", "model", 3) == "run.json: key \"model\" must be a JSON object, got a number (3)");
   CHECK(with("ppo", "kl_estimator", "k2").starts_with("run.json: key \"ppo.kl_estimator\" unknown KL estimator \"k2\""));
-  CHECK(with("collect", "max_k", 12).find("max_k 12") != std::string::npos);
+  // Values out of range are named by their keys, as the file spells them.
+  CHECK(with("collect", "max_k", 12) == "run.json: need 2 <= collect.min_k <= collect.max_k <= 9, got 4 and 12");
+  CHECK(with("sft", "steps", 0) == "run.json: sft.steps must lie in [1, 1000000000], got 0");
+  CHECK(with("ppo", "learning_rate", -1) == "run.json: ppo.learning_rate must be finite and > 0, got -1");
+  CHECK(with("reward", "adam_beta2", 1) == "run.json: reward.adam_beta2 must lie in [0, 1), got 1");
+  CHECK(with("ppo", "temperature", 0) == "run.json: ppo.temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
+  CHECK(with("collect", "temperature", 0).starts_with("run.json: collect.temperature must be > 0 to collect comparisons"));
+  CHECK(with("eval", "temperature", 1e-4).starts_with("run.json: eval.temperature 0.0001 is below the floor of 0.01"));
+  CHECK(with("sft", "max_length", 5000) == "run.json: sft.max_length 5000 exceeds the model's context, model.n_positions 96");
+  CHECK(with("data", "ptx", "d/ptx.jsonl") ==
+        "run.json: data.ptx is given but ppo.ptx_coef is 0: set a coefficient, or drop the file");
+  CHECK(with("ppo", "ptx_coef", 0.5) == "run.json: ppo.ptx_coef > 0 needs data.ptx (a file)");
   json no_sft = minimal_config();
   no_sft["data"].erase("sft");
   CHECK(error_of([&] { parse(no_sft); }).find("key \"data.sft\" is required") != std::string::npos);
@@ -178,7 +189,7 @@ TEST_CASE("collect: K completions per prompt in [min_k, max_k], ranks a permutat
   std::getline(in, line);
   CHECK(line.starts_with("{\"prompt\":"));
   CHECK(error_of([&] { cc.min_k = 1; rlhf::train::collect_comparisons(policy, tok, labeler, prompts, cc); })
-            .starts_with("CollectConfig: need 2 <= min_k"));
+            == "need 2 <= CollectConfig.min_k <= CollectConfig.max_k <= 9, got 1 and 5");
 }
 
 TEST_CASE("evaluate: win rate with ties as half, standard error, and a policy's KL to itself is 0") {

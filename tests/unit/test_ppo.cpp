@@ -5,13 +5,17 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <limits>
 #include <cstring>
 #include <vector>
 
+#include "error_of.hpp"
 #include "gradcheck.hpp"
 #include "temp_dir.hpp"
 #include "rlhf/rlhf.hpp"
 #include "rlhf/train/ppo.hpp"
+#include "rlhf/train/run_directory.hpp"
 
 namespace test_ppo {
 
@@ -286,6 +290,50 @@ TEST_CASE("ppo trainer: resume from a checkpoint continues bit-identically") {
   CHECK(std::memcmp(straight.second.data(), resumed.second.data(), straight.second.size() * sizeof(float)) == 0);
   CHECK(std::filesystem::exists(dir / "ckpt" / "policy" / "model.safetensors"));
   CHECK(std::filesystem::exists(dir / "ckpt" / "value" / "optimizer.safetensors"));
+}
+
+
+TEST_CASE("ppo trainer: a NaN score stops the run naming the iteration, and the last checkpoint stays as it was") {
+  const auto p = prompts();
+  testing::TempDir tmp;
+  const std::filesystem::path dir = tmp.path / "run";
+  auto save = [](Trainer& t) { return [&t](const std::filesystem::path& d) { t.save(d); }; };
+  // A clean run to iteration 2, and one whose scorer returns a NaN at iteration 3.
+  Models clean_models(4), models(4);
+  Trainer clean(clean_models.policy, clean_models.reference, clean_models.value, liked_share(), p, eos, base_config());
+  int calls = 0;
+  const rlhf::train::Scorer<float> nan_at_3 = [&calls](const rlhf::train::Rollout<float>& r) {
+    std::vector<float> s = liked_share()(r);
+    if (++calls == 3) s[1] = std::numeric_limits<float>::quiet_NaN();
+    return s;
+  };
+  Trainer t(models.policy, models.reference, models.value, nan_at_3, p, eos, base_config());
+  rlhf::train::RunDirectory run(dir, 3);
+  for (int i = 0; i < 2; ++i) {
+    clean.step();
+    t.step();
+    run.commit_checkpoint(t.iteration(), save(t));
+  }
+  const std::string e = testing::error_of([&] { t.step(); });
+  CHECK(e == "PPO iteration 3: PPOTrainer: the score of episode 1 is nan");
+  REQUIRE(run.latest_checkpoint());
+  CHECK(*run.latest_checkpoint() == dir / "checkpoint-2");
+  // checkpoint-2 holds the clean run's weights at iteration 2, bit for bit.
+  GPT<float, cpu> back(small());
+  rlhf::io::load_weights(dir / "checkpoint-2" / "policy", back);
+  CHECK(std::memcmp(back.parameters().data(), clean_models.policy.parameters().data(), back.parameters().bytes()) == 0);
+}
+
+TEST_CASE("ppo trainer: a loss that turns non-finite stops the iteration before that minibatch's update") {
+  Models m(5);
+  const auto p = prompts();
+  auto cfg = base_config();
+  cfg.max_grad_norm = 0;  // no clipping: the loss check, not the gradient norm's, must catch it
+  Trainer t(m.policy, m.reference, m.value, liked_share(), p, eos, cfg);
+  t.step();
+  // Value-model weights of 1e30 make its values, and so the value loss, overflow float.
+  rlhf::fill_constant(cpu{}, m.value.gpt().parameters().view(), 1e30f);
+  CHECK(testing::error_of([&] { t.step(); }).starts_with("PPO iteration 2: PPOTrainer: a non-finite loss in epoch 1"));
 }
 
 }  // namespace test_ppo

@@ -350,6 +350,9 @@ TEST_CASE("preference data: bad records are errors naming the file, the line and
   CHECK(error_of([&] { rlhf::data::load_preference_jsonl(pairs, tok, 64); }).find("pairs.jsonl:1: field \"chosen\" is empty") != std::string::npos);
   const fs::path nan = dir.write("nan.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": "big"})" "\n");
   CHECK(error_of([&] { rlhf::data::load_preference_jsonl(nan, tok, 64); }).find("nan.jsonl:1: field \"margin\" must be a number") != std::string::npos);
+  const fs::path huge = dir.write("huge.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": 1e308})" "\n");
+  CHECK(error_of([&] { rlhf::data::load_preference_jsonl(huge, tok, 64); }) ==
+        huge.string() + ":1: field \"margin\" is 1e+308; it must be within [-10000, 10000]");
   CHECK(error_of([&] { rlhf::data::load_preference_jsonl(dir / "missing.jsonl", tok, 64); }).find("cannot open") != std::string::npos);
   // Too long and all-tied records are dropped and counted, not errors.
   const fs::path mixed = dir.write("mixed.jsonl", R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 1]})" "\n"

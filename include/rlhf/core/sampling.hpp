@@ -3,17 +3,13 @@
 // kernel (sample_tokens), whose header documents the layout of its random numbers.
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "rlhf/core/error.hpp"
+#include "rlhf/core/field_names.hpp"
 
 namespace rlhf {
-
-// What SamplingParams::validate's errors call its three fields: the config's names by default; a
-// command line passes its options' ({"--temperature", "--top-k", "--top-p"}).
-struct SamplingNames {
-  std::string_view temperature = "sampling: temperature", top_k = "sampling: top_k", top_p = "sampling: top_p";
-};
 
 struct SamplingParams {
   double temperature = 1.0;  // 0: greedy
@@ -25,15 +21,15 @@ struct SamplingParams {
   // Greedy decoding is temperature 0.
   static constexpr double min_temperature = 1e-2;
 
-  using Names = SamplingNames;
-
-  void validate(const Names& name = {}) const {
-    if (!(temperature >= 0) || !std::isfinite(temperature)) fail(name.temperature, " must be >= 0, got ", temperature);
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("sampling")) const {
+    const std::string t = names(&temperature, "temperature");
+    if (!(temperature >= 0) || !std::isfinite(temperature)) fail(t, " must be finite and >= 0, got ", temperature);
     if (temperature > 0 && temperature < min_temperature)
-      fail(name.temperature, " ", temperature, " is below the floor of ", min_temperature,
+      fail(t, " ", temperature, " is below the floor of ", min_temperature,
            " (log-probs lose their precision there); use 0 for greedy decoding");
-    if (top_k < 0) fail(name.top_k, " must be >= 0, got ", top_k);
-    if (!(top_p > 0 && top_p <= 1)) fail(name.top_p, " must lie in (0, 1], got ", top_p);
+    if (top_k < 0) fail(names(&top_k, "top_k"), " must be >= 0, got ", top_k);
+    if (!(top_p > 0 && top_p <= 1)) fail(names(&top_p, "top_p"), " must lie in (0, 1], got ", top_p);
   }
 };
 

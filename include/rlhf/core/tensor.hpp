@@ -5,12 +5,14 @@
 // exists only for host-accessible backends. Moving data between backends is explicit (to<B>).
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <span>
 #include <type_traits>
 #include <vector>
 
 #include "rlhf/backend/backend.hpp"
 #include "rlhf/core/error.hpp"
+#include "rlhf/core/host_memory.hpp"
 #include "rlhf/core/shape.hpp"
 
 namespace rlhf {
@@ -148,7 +150,14 @@ class Tensor {
   struct Free {
     void operator()(T* p) const { B::deallocate(p); }
   };
-  static T* allocate(std::int64_t n) { return static_cast<T*>(B::allocate(static_cast<std::size_t>(n) * sizeof(T))); }
+  static T* allocate(std::int64_t n) {
+    const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(T);
+    try {
+      return static_cast<T*>(B::allocate(bytes));
+    } catch (const std::bad_alloc&) {
+      fail("out of ", B::name, " memory: cannot allocate ", readable_bytes(double(bytes)), " (", n, " elements)");
+    }
+  }
 
   Shape shape_{};
   std::unique_ptr<T, Free> data_;

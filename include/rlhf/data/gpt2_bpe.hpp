@@ -33,6 +33,7 @@
 #include "rlhf/data/byte_level.hpp"
 #include "rlhf/data/gpt2_pretokenizer.hpp"
 #include "rlhf/data/special_tokens.hpp"
+#include "rlhf/io/json_text.hpp"
 
 namespace rlhf::data {
 
@@ -234,14 +235,8 @@ class Gpt2Tokenizer {
   static std::string show(const std::filesystem::path& p) { return p.string(); }
 
   void read_vocab(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail("Gpt2Tokenizer: cannot open vocabulary file ", show(path));
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      fail(show(path), ": not valid JSON: ", e.what());
-    }
+    if (!std::ifstream(path, std::ios::binary)) fail("Gpt2Tokenizer: cannot open vocabulary file ", show(path));
+    const nlohmann::json j = io::read_json_file(path);
     if (!j.is_object()) fail(show(path), ": expected a JSON object {token: id, ...}, got a JSON ", j.type_name());
     const std::size_t n = j.size();
     token_spelling_.assign(n, {});

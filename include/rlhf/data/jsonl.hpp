@@ -30,6 +30,7 @@
 
 #include "rlhf/core/error.hpp"
 #include "rlhf/io/atomic_file.hpp"
+#include "rlhf/io/json_text.hpp"
 
 namespace rlhf::data {
 
@@ -147,20 +148,6 @@ class JsonlRecord {
 
 namespace detail {
 
-// nlohmann's message without its exception id, and with the column only: each line is parsed
-// on its own, so its "line 1" would contradict the file line the error already names.
-inline std::string json_error_message(const nlohmann::json::exception& e) {
-  std::string_view msg = e.what();
-  if (msg.starts_with("[json.exception.")) {
-    const auto end = msg.find("] ");
-    if (end != std::string_view::npos) msg.remove_prefix(end + 2);
-  }
-  std::string out(msg);
-  constexpr std::string_view line_one = "at line 1, column ";
-  if (const auto at = out.find(line_one); at != std::string::npos) out.replace(at, line_one.size(), "at column ");
-  return out;
-}
-
 inline bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
 }
@@ -175,11 +162,8 @@ void read_jsonl(std::istream& in, std::string_view name, OnRecord&& on_record) {
   nlohmann::json object;
   for (std::int64_t number = 1; std::getline(in, line); ++number) {
     if (detail::is_blank(line)) continue;
-    try {
-      object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      rlhf::fail(name, ':', number, ": malformed JSON: ", detail::json_error_message(e));
-    }
+    object = io::parse_json(line, std::string(name) + ':' + std::to_string(number), "malformed JSON",
+                            /*single_line=*/true);
     const JsonlRecord record(name, number, object);
     if (!object.is_object()) record.fail("expected a JSON object, got ", object.type_name());
     on_record(record);
@@ -226,7 +210,7 @@ class JsonlWriter {
     try {
       buffer_ += record.dump(-1, ' ', false, invalid_utf8_);
     } catch (const nlohmann::json::exception& e) {
-      rlhf::fail("cannot write ", file_.target().string(), ": record ", lines_ + 1, ": ", detail::json_error_message(e));
+      rlhf::fail("cannot write ", file_.target().string(), ": record ", lines_ + 1, ": ", io::json_error_message(e));
     }
     buffer_ += '\n';
     ++lines_;

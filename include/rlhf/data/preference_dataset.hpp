@@ -14,7 +14,7 @@
 //
 // Errors name the file and line: a missing/unknown/mistyped field, an empty completion, K outside
 // [2, 9], a ranking whose length differs from the completions', a rank outside [1, K], a
-// non-finite margin, mixed formats.
+// margin outside [-max_margin, max_margin], mixed formats.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -42,6 +42,9 @@ inline std::string_view to_string(PreferenceFormat f) {
 }
 
 inline constexpr std::int64_t min_completions = 2, max_completions = 9;
+// A margin is in reward units (rewards are O(1)); beyond this the loss -log σ(d - m) is ~|m|, its
+// gradient saturates, and in float the rewards' own differences fall below the margin's rounding.
+inline constexpr double max_margin = 1e4;
 
 struct PreferenceGroup {
   std::vector<std::vector<std::int32_t>> sequences;  // prompt + completion + EOS, one per completion
@@ -157,7 +160,8 @@ PreferenceDataset load_preference_jsonl(const std::filesystem::path& file, const
       g.ranks = {1, 2};
       if (r.has("margin")) {
         g.margin = r.number("margin");
-        if (!std::isfinite(g.margin)) r.fail("field \"margin\" must be finite");
+        if (!(std::abs(g.margin) <= max_margin))
+          r.fail("field \"margin\" is ", g.margin, "; it must be within [-", max_margin, ", ", max_margin, "]");
         has_margin = true;
       }
     } else {

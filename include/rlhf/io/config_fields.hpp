@@ -7,7 +7,8 @@
 // keep their defaults), checks each value's type, and fails on a key the list does not know, so a
 // typo ("kl_cof") is an error instead of a silent default. ConfigWriter runs the same list to
 // write every field back, defaults included. Errors name the file and the key's path
-// ("run.json: key \"ppo.kl_coef\" must be a number, got a string").
+// ("run.json: key \"ppo.kl_coef\" must be a number, got a string"). ConfigKeyNames runs it to
+// record each field's dotted key, so that validate() names fields as the file spells them.
 #include <concepts>
 #include <cstdint>
 #include <set>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
+#include "rlhf/core/field_names.hpp"
 
 namespace rlhf::io {
 
@@ -98,6 +100,28 @@ class ConfigReader {
   const nlohmann::json& object_;
   std::string file_, path_;
   std::set<std::string> used_;
+};
+
+// Records, for each field of the list, its dotted key ("ppo.temperature") by the field's address.
+class ConfigKeyNames {
+ public:
+  explicit ConfigKeyNames(FieldNames& names, std::string path = "") : names_(names), path_(std::move(path)) {}
+
+  template <class V>
+  void operator()(std::string_view key, V& slot) {
+    names_.set(&slot, dotted(key));
+  }
+  template <class Visit>
+  void section(std::string_view key, Visit&& visit) {
+    ConfigKeyNames inner(names_, dotted(key));
+    visit(inner);
+  }
+
+ private:
+  std::string dotted(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+
+  FieldNames& names_;
+  std::string path_;
 };
 
 class ConfigWriter {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
+#include "rlhf/io/json_text.hpp"
 #include "rlhf/nn/gpt_config.hpp"
 
 namespace rlhf::io {
@@ -145,19 +146,6 @@ inline nn::GPTConfig parse_gpt2_config(const nlohmann::json& j, const std::strin
     bad(e.what());
   }
   return c;
-}
-
-// A config file as JSON, for the fields beyond the architecture (a reward model's normalisation).
-inline nlohmann::json read_json_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail(file.string(), ": cannot open the file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  try {
-    return nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail(file.string(), ": not valid JSON: ", e.what());
-  }
 }
 
 inline nn::GPTConfig read_config_file(const std::filesystem::path& file) {

@@ -319,11 +319,22 @@ class GPT {
     ln_f_ = layernorm("ln_f");
   }
 
+  // arena.plan(carve), naming the batch when its activations do not fit in memory.
+  template <class Carve>
+  static void plan_arena(Arena<T, B>& arena, const Carve& carve, std::int64_t Bn, std::int64_t Tn) {
+    try {
+      arena.plan(carve);
+    } catch (const error& e) {
+      fail("GPT: the activations of ", Bn, " sequences of ", Tn, " tokens do not fit (", e.what(),
+           "); use a smaller batch or micro-batch");
+    }
+  }
+
   // Carves every activation and activation gradient for a batch of Bn rows of Tn tokens.
   void plan(std::int64_t Bn, std::int64_t Tn) {
     if (Bn == planned_b_ && Tn == planned_t_) return;
     const std::int64_t C = config_.n_embd, H = config_.n_head, V = config_.vocab_size, L = config_.n_layer;
-    arena_.plan([&](Arena<T, B>& a) {
+    const auto carve = [&](Arena<T, B>& a) {
       auto btc = [&](std::int64_t k) { return a.take({Bn, Tn, k * C}); };
       Activations& s = acts_;
       s.x.clear();
@@ -351,7 +362,8 @@ class GPT {
       d.block.dln = btc(1);
       d.block.attn = {btc(3), a.take({Bn, H, Tn, Tn}), btc(1)};
       d.block.mlp = {btc(4), btc(4)};
-    });
+    };
+    plan_arena(arena_, carve, Bn, Tn);
     planned_b_ = Bn;
     planned_t_ = Tn;
   }
@@ -364,7 +376,7 @@ class GPT {
       Inference& s = infer_[std::size_t(p)];
       const std::int64_t n = Bn * (p + 1) / parts - Bn * p / parts;
       s.rows = n;
-      s.arena.plan([&](Arena<T, B>& a) {
+      const auto carve = [&](Arena<T, B>& a) {
         auto ntc = [&](std::int64_t k) { return a.take({n, Tn, k * C}); };
         s.x = ntc(1);
         s.block.ln_1 = {ntc(1), a.take({n * Tn}), a.take({n * Tn})};
@@ -374,7 +386,8 @@ class GPT {
         s.block.mlp = {ntc(4), ntc(4)};
         s.last = a.take({n, C});
         s.last_ln = {a.take({n, C}), a.take({n}), a.take({n})};
-      });
+      };
+      plan_arena(s.arena, carve, n, Tn);
     }
     if (inference_logits_.shape() != Shape{Bn, config_.vocab_size})
       inference_logits_ = Tensor<T, B>(Shape{Bn, config_.vocab_size});

@@ -4,6 +4,7 @@
 // Linear layers: by default not biases, LayerNorm gains or embeddings).
 #include <cmath>
 
+#include "rlhf/core/field_names.hpp"
 #include "rlhf/core/tensor.hpp"
 #include "rlhf/nn/parameters.hpp"
 
@@ -14,6 +15,14 @@ struct AdamWConfig {
   double beta2 = 0.999;
   double eps = 1e-8;
   double weight_decay = 0.0;
+
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("AdamW")) const {
+    if (!(beta1 >= 0 && beta1 < 1)) fail(names(&beta1, "beta1"), " must lie in [0, 1), got ", beta1);
+    if (!(beta2 >= 0 && beta2 < 1)) fail(names(&beta2, "beta2"), " must lie in [0, 1), got ", beta2);
+    require_positive(names(&eps, "eps"), eps);
+    require_finite_non_negative(names(&weight_decay, "weight_decay"), weight_decay);
+  }
 };
 
 template <class T, Backend B>
@@ -21,10 +30,7 @@ class AdamW {
  public:
   AdamW(const nn::ParameterLayout& layout, AdamWConfig config, B backend = {})
       : layout_(layout), config_(config), be_(backend), m_(Shape{layout.size()}), v_(Shape{layout.size()}) {
-    if (!(config.beta1 >= 0 && config.beta1 < 1) || !(config.beta2 >= 0 && config.beta2 < 1))
-      fail("AdamW: betas must lie in [0, 1), got (", config.beta1, ", ", config.beta2, ")");
-    if (!(config.eps > 0)) fail("AdamW: eps must be positive, got ", config.eps);
-    if (!(config.weight_decay >= 0)) fail("AdamW: weight_decay must be non-negative, got ", config.weight_decay);
+    config.validate();
   }
 
   // One update of every parameter with learning rate lr.

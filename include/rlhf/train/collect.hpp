@@ -37,15 +37,22 @@ struct CollectConfig {
   std::int64_t batch_size = 64;      // sequences sampled together
   std::uint64_t seed = 0;
 
-  void validate() const {
-    sampling.validate();
-    if (prompts < 0) fail("CollectConfig: prompts must be >= 0, got ", prompts);
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("CollectConfig")) const {
+    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+    sampling.validate(names);
+    // Greedy decoding gives a prompt K identical completions; ranking them strictly would teach
+    // the reward model the labelers' noise.
+    if (sampling.temperature == 0)
+      fail(n(sampling.temperature, "temperature"),
+           " must be > 0 to collect comparisons (greedy decoding gives K identical completions to rank)");
+    if (prompts < 0) fail(n(prompts, "prompts"), " must be >= 0, got ", prompts);
     if (min_k < data::min_completions || max_k > data::max_completions || min_k > max_k)
-      fail("CollectConfig: need ", data::min_completions, " <= min_k <= max_k <= ", data::max_completions, ", got min_k ",
-           min_k, ", max_k ", max_k);
-    if (max_new_tokens <= 0) fail("CollectConfig: max_new_tokens must be positive, got ", max_new_tokens);
-    if (!(labeler_temperature > 0)) fail("CollectConfig: labeler_temperature must be positive, got ", labeler_temperature);
-    if (batch_size <= 0) fail("CollectConfig: batch_size must be positive, got ", batch_size);
+      fail("need ", data::min_completions, " <= ", n(min_k, "min_k"), " <= ", n(max_k, "max_k"), " <= ",
+           data::max_completions, ", got ", min_k, " and ", max_k);
+    require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
+    require_positive(n(labeler_temperature, "labeler_temperature"), labeler_temperature);
+    require_positive(n(batch_size, "batch_size"), batch_size);
   }
 };
 

@@ -32,13 +32,16 @@ struct EvalConfig {
   std::int64_t samples_in_report = 8;
   std::uint64_t seed = 0;
 
-  void validate() const {
-    sampling.validate();
-    if (sampling.temperature == 0) fail("EvalConfig: sampling.temperature must be positive (the KL is measured on samples)");
-    if (prompts < 0) fail("EvalConfig: prompts must be >= 0, got ", prompts);
-    if (max_new_tokens <= 0) fail("EvalConfig: max_new_tokens must be positive, got ", max_new_tokens);
-    if (batch_size <= 0) fail("EvalConfig: batch_size must be positive, got ", batch_size);
-    if (samples_in_report < 0) fail("EvalConfig: samples_in_report must be >= 0, got ", samples_in_report);
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("EvalConfig")) const {
+    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+    sampling.validate(names);
+    if (sampling.temperature == 0)
+      fail(n(sampling.temperature, "temperature"), " must be > 0 (the KL is measured on samples)");
+    if (prompts < 0) fail(n(prompts, "prompts"), " must be >= 0, got ", prompts);
+    require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
+    require_positive(n(batch_size, "batch_size"), batch_size);
+    if (samples_in_report < 0) fail(n(samples_in_report, "samples_in_report"), " must be >= 0, got ", samples_in_report);
   }
 };
 

@@ -36,6 +36,7 @@
 #include "rlhf/io/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/io/file_digest.hpp"
+#include "rlhf/io/json_text.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
@@ -195,6 +196,9 @@ class Pipeline {
   void check_prompts() const {
     const std::int64_t context =
         config_.model.checkpoint.empty() ? config_.model.n_positions : io::read_config(config_.model.checkpoint).n_positions;
+    if (config_.sft.max_length > context)  // a new model's context was checked with the config
+      fail("pipeline config: sft.max_length ", config_.sft.max_length, " exceeds the context of model.checkpoint ",
+           config_.model.checkpoint, " (n_positions ", context, ")");
     const struct {
       const char *file_key, *tokens_key;
       const std::string& file;
@@ -225,13 +229,7 @@ class Pipeline {
     const std::filesystem::path file = dir_ / "config.json";
     std::error_code ec;
     if (std::filesystem::exists(file, ec)) {
-      std::ifstream in(file);
-      nlohmann::ordered_json theirs;
-      try {
-        theirs = nlohmann::ordered_json::parse(in);
-      } catch (const nlohmann::json::exception& e) {
-        fail(file.string(), ": not valid JSON: ", data::detail::json_error_message(e));
-      }
+      const auto theirs = io::read_json_file<nlohmann::ordered_json>(file);
       if (theirs != mine)
         fail(dir_.string(), ": holds a run of a different config (", first_difference(mine, theirs),
              "); use another --out directory, or delete this one");
@@ -277,8 +275,7 @@ class Pipeline {
       model = std::make_unique<nn::GPT<T, B>>(c, backend_);
       model->init_weights(config_.seed);
     }
-    const std::int64_t max_length = std::min(config_.sft.max_length, model->config().n_positions);
-    const data::SftDataset dataset = data::load_sft_jsonl(config_.data.sft, tokenizer_, max_length);
+    const data::SftDataset dataset = data::load_sft_jsonl(config_.data.sft, tokenizer_, config_.sft.max_length);
     say("%s: %s", config_.data.sft.c_str(), dataset.summary().c_str());
     SFTConfig tc = config_.sft.train;
     tc.seed = config_.seed;
@@ -330,6 +327,11 @@ class Pipeline {
     say("comparisons: %s", dataset.summary().c_str());
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
     RewardTrainer<T, B> trainer(*model, dataset, split, rc);
+    {
+      std::vector<std::int64_t> from;
+      require_distinct_references(trainer.reference_sequences(&from), from, tokenizer_.eos_id(),
+                                  (stage_dir("collect") / "comparisons.jsonl").string() + " (its held-out completions)");
+    }
     RunDirectory run(out);
     run.set_inputs({{"collect/comparisons.jsonl", io::file_digest(stage_dir("collect") / "comparisons.jsonl")},
                     {"sft", io::file_digest(stage_dir("sft"))}});
@@ -459,8 +461,7 @@ class Pipeline {
     in.win = win_rate(in.ppo.gold, in.sft.gold);
     in.stage_summaries = nlohmann::ordered_json::object();
     for (const char* s : {"sft", "collect", "reward", "ppo"}) {
-      std::ifstream f(stage_dir(s) / "stage.json");
-      in.stage_summaries[s] = nlohmann::ordered_json::parse(f);
+      in.stage_summaries[s] = io::read_json_file<nlohmann::ordered_json>(stage_dir(s) / "stage.json");
     }
     in.samples_in_report = config_.eval.samples_in_report;
     write_eval_files(stage_dir("eval"), in);

@@ -20,6 +20,7 @@
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/data/labeler.hpp"
 #include "rlhf/io/config_fields.hpp"
+#include "rlhf/io/json_text.hpp"
 #include "rlhf/loss/ppo.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
@@ -81,28 +82,8 @@ struct PipelineConfig {
   EvalConfig eval;
   bool plots = true;  // PNG plots with gnuplot, when it is installed
 
-  void validate() const {
-    if (model.checkpoint.empty() && (model.n_positions <= 0 || model.n_embd <= 0 || model.n_layer <= 0 || model.n_head <= 0 ||
-                                     model.n_embd % model.n_head != 0))
-      fail("pipeline config: model needs positive n_positions, n_embd, n_layer, n_head with n_embd divisible by n_head");
-    sft.train.validate();
-    collect.validate();
-    reward.train.validate();
-    ppo.train.validate();
-    eval.validate();
-    if (model.checkpoint.empty() && sft.max_length > model.n_positions)
-      fail("pipeline config: sft.max_length ", sft.max_length, " exceeds the model's context, model.n_positions ",
-           model.n_positions);
-    if (ppo.iterations <= 0) fail("pipeline config: ppo.iterations must be positive, got ", ppo.iterations);
-    if (ppo.save_every < 0) fail("pipeline config: ppo.save_every must be >= 0, got ", ppo.save_every);
-    if (!(sft.val_fraction >= 0 && sft.val_fraction < 1) || !(reward.val_fraction > 0 && reward.val_fraction < 1))
-      fail("pipeline config: sft.val_fraction must lie in [0, 1) and reward.val_fraction in (0, 1)");
-    for (const auto& [key, value] : {std::pair{"data.sft", &data.sft}, std::pair{"data.collect_prompts", &data.collect_prompts},
-                                     std::pair{"data.ppo_prompts", &data.ppo_prompts}, std::pair{"data.eval_prompts", &data.eval_prompts},
-                                     std::pair{"labeler.afinn", &labeler.afinn}, std::pair{"labeler.words", &labeler.words}})
-      if (value->empty()) fail("pipeline config: key \"", key, "\" is required (a file)");
-    if (ppo.train.ptx_coef > 0 && data.ptx.empty()) fail("pipeline config: ppo.ptx_coef > 0 needs data.ptx");
-  }
+  // Errors name the fields by their keys in the config file ("collect.temperature").
+  void validate() const;
 };
 
 // The field lists (io/config_fields.hpp): reading, writing and the docs follow them.
@@ -234,6 +215,40 @@ void visit(F& f, PipelineConfig& c) {
   f("plots", c.plots);
 }
 
+inline void PipelineConfig::validate() const {
+  FieldNames names("pipeline config");
+  io::ConfigKeyNames record(names);
+  visit(record, const_cast<PipelineConfig&>(*this));  // only takes the fields' addresses
+  const auto n = [&](const auto& field) { return names(&field, "?"); };
+  if (model.checkpoint.empty()) {
+    for (const std::int64_t* size : {&model.n_positions, &model.n_embd, &model.n_layer, &model.n_head})
+      require_within<std::int64_t>(n(*size), *size, 1, 1 << 20);
+    if (model.n_embd % model.n_head != 0)
+      fail(n(model.n_embd), " ", model.n_embd, " must be divisible by ", n(model.n_head), " ", model.n_head);
+    if (sft.max_length > model.n_positions)
+      fail(n(sft.max_length), " ", sft.max_length, " exceeds the model's context, ", n(model.n_positions), " ",
+           model.n_positions);
+  }
+  sft.train.validate(names);
+  require_positive(n(sft.max_length), sft.max_length);
+  collect.validate(names);
+  reward.train.validate(names);
+  ppo.train.validate(names);
+  eval.validate(names);
+  require_within<std::int64_t>(n(ppo.iterations), ppo.iterations, 1, 1'000'000'000);
+  if (ppo.save_every < 0) fail(n(ppo.save_every), " must be >= 0, got ", ppo.save_every);
+  if (!(sft.val_fraction >= 0 && sft.val_fraction < 1))
+    fail(n(sft.val_fraction), " must lie in [0, 1), got ", sft.val_fraction);
+  if (!(reward.val_fraction > 0 && reward.val_fraction < 1))
+    fail(n(reward.val_fraction), " must lie in (0, 1), got ", reward.val_fraction);
+  for (const std::string* file : {&data.sft, &data.collect_prompts, &data.ppo_prompts, &data.eval_prompts, &labeler.afinn,
+                                  &labeler.words})
+    if (file->empty()) fail("key \"", n(*file), "\" is required (a file)");
+  if (ppo.train.ptx_coef > 0 && data.ptx.empty()) fail(n(ppo.train.ptx_coef), " > 0 needs ", n(data.ptx), " (a file)");
+  if (ppo.train.ptx_coef == 0 && !data.ptx.empty())
+    fail(n(data.ptx), " is given but ", n(ppo.train.ptx_coef), " is 0: set a coefficient, or drop the file");
+}
+
 // Every field, defaults included: what a run directory records in its config.json.
 inline nlohmann::ordered_json to_json(PipelineConfig c) {
   io::ConfigWriter w;
@@ -271,15 +286,7 @@ inline PipelineConfig pipeline_config_from_json(const nlohmann::json& j, const s
 inline PipelineConfig read_pipeline_config(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) fail(file.string(), ": no such config file");
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text.str());
-  } catch (const nlohmann::json::exception& e) {
-    fail(file.string(), ": not valid JSON: ", data::detail::json_error_message(e));
-  }
+  const nlohmann::json j = io::read_json_file(file);
   return pipeline_config_from_json(j, file.string(), std::filesystem::absolute(file).parent_path());
 }
 

@@ -77,25 +77,41 @@ struct PPOConfig {
   std::int64_t ptx_batch_size = 4;
   std::uint64_t seed = 0;
 
-  void validate() const {
-    sampling.validate();
-    if (sampling.temperature == 0) fail("PPOConfig: sampling.temperature must be positive (PPO samples; greedy has no ratio)");
-    if (batch_size <= 0) fail("PPOConfig: batch_size must be positive, got ", batch_size);
-    if (max_new_tokens <= 0) fail("PPOConfig: max_new_tokens must be positive, got ", max_new_tokens);
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("PPOConfig")) const {
+    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+    sampling.validate(names);
+    if (sampling.temperature == 0)
+      fail(n(sampling.temperature, "temperature"), " must be > 0 for PPO (it samples; greedy decoding has no ratio)");
+    require_positive(n(batch_size, "batch_size"), batch_size);
+    require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
     if (mini_batch_size <= 0 || mini_batch_size > batch_size || batch_size % mini_batch_size != 0)
-      fail("PPOConfig: mini_batch_size must divide batch_size = ", batch_size, " (every episode in one minibatch per epoch), got ",
-           mini_batch_size);
+      fail(n(mini_batch_size, "mini_batch_size"), " must divide ", n(batch_size, "batch_size"), " = ", batch_size,
+           " (every episode in one minibatch per epoch), got ", mini_batch_size);
     if (micro_batch_size < 0 || micro_batch_size > mini_batch_size)
-      fail("PPOConfig: micro_batch_size must lie in [0, mini_batch_size = ", mini_batch_size, "], got ", micro_batch_size);
-    if (ppo_epochs <= 0) fail("PPOConfig: ppo_epochs must be positive, got ", ppo_epochs);
-    if (!(kl_coef >= 0)) fail("PPOConfig: kl_coef must be >= 0, got ", kl_coef);
-    if (!(cliprange > 0) || !(cliprange_value > 0)) fail("PPOConfig: cliprange and cliprange_value must be positive");
-    if (!(vf_coef >= 0) || !(entropy_coef >= 0)) fail("PPOConfig: vf_coef and entropy_coef must be >= 0");
-    if (!(gamma >= 0 && gamma <= 1) || !(lambda >= 0 && lambda <= 1)) fail("PPOConfig: gamma and lambda must lie in [0, 1]");
-    if (!(learning_rate > 0)) fail("PPOConfig: learning_rate must be positive, got ", learning_rate);
-    if (!(ptx_coef >= 0)) fail("PPOConfig: ptx_coef must be >= 0, got ", ptx_coef);
-    if (ptx_coef > 0 && ptx_batch_size <= 0) fail("PPOConfig: ptx_batch_size must be positive, got ", ptx_batch_size);
-    if (!(score_clip >= 0)) fail("PPOConfig: score_clip must be >= 0, got ", score_clip);
+      fail(n(micro_batch_size, "micro_batch_size"), " must lie in [0, ", n(mini_batch_size, "mini_batch_size"), " = ",
+           mini_batch_size, "], got ", micro_batch_size);
+    require_positive(n(ppo_epochs, "ppo_epochs"), ppo_epochs);
+    require_finite_non_negative(n(kl_coef, "kl_coef"), kl_coef);
+    if (adaptive_kl) {
+      require_positive(n(kl_target, "kl_target"), kl_target);
+      require_positive(n(kl_horizon, "kl_horizon"), kl_horizon);
+    }
+    require_finite_non_negative(n(score_clip, "score_clip"), score_clip);
+    if (!std::isfinite(missing_eos_penalty)) fail(n(missing_eos_penalty, "missing_eos_penalty"), " must be finite");
+    require_within(n(gamma, "gamma"), gamma, 0.0, 1.0);
+    require_within(n(lambda, "lambda"), lambda, 0.0, 1.0);
+    require_positive(n(cliprange, "cliprange"), cliprange);
+    require_positive(n(cliprange_value, "cliprange_value"), cliprange_value);
+    require_finite_non_negative(n(vf_coef, "vf_coef"), vf_coef);
+    require_finite_non_negative(n(entropy_coef, "entropy_coef"), entropy_coef);
+    require_finite_non_negative(n(max_grad_norm, "max_grad_norm"), max_grad_norm);
+    require_positive(n(learning_rate, "learning_rate"), learning_rate);
+    require_finite_non_negative(n(value_learning_rate, "value_learning_rate"), value_learning_rate);
+    adamw.validate(names);
+    require_finite_non_negative(n(target_approx_kl, "target_approx_kl"), target_approx_kl);
+    require_finite_non_negative(n(ptx_coef, "ptx_coef"), ptx_coef);
+    if (ptx_coef > 0) require_positive(n(ptx_batch_size, "ptx_batch_size"), ptx_batch_size);
   }
 };
 
@@ -241,45 +257,15 @@ class PPOTrainer {
     return r;
   }
 
-  // One iteration: rollout, update, KL controller; returns the metrics (TRL's names).
+  // One iteration: rollout, update, KL controller; returns the metrics (TRL's names). A failure
+  // (a non-finite score, loss or gradient) names the iteration; the weights are then unusable,
+  // and a run goes back to its last checkpoint.
   nlohmann::json step() {
-    const auto t0 = std::chrono::steady_clock::now();
-    const Rollout<T>& r = rollout();
-    const auto t1 = std::chrono::steady_clock::now();
-    const std::int64_t Bn = r.mask.size(0), A = r.mask.size(1);
-    nlohmann::json m;
-    // Rollout statistics: per-episode sums of the KL estimate, of the non-score reward.
-    double kl_sum = 0, score_sum = 0, length_sum = 0, eos = 0;
-    for (std::int64_t b = 0; b < Bn; ++b) {
-      double k = 0;
-      for (std::int64_t j = 0; j < A; ++j) k += double(r.kl(b, j));
-      kl_sum += k;
-      score_sum += double(r.scores[std::size_t(b)]);
-      length_sum += double(r.generation.response_lengths[std::size_t(b)]);
-      eos += r.ended[std::size_t(b)];
+    try {
+      return iterate();
+    } catch (const error& e) {
+      fail("PPO iteration ", iteration_ + 1, ": ", e.what());
     }
-    const double mean_kl = kl_sum / double(Bn);
-    m["objective/kl"] = mean_kl;
-    m["objective/kl_coef"] = kl_.value();
-    m["objective/scores"] = score_sum / double(Bn);
-    m["objective/rlhf_reward"] = score_sum / double(Bn) - kl_.value() * mean_kl;
-    m["returns/mean"] = loss::masked_mean<T>(r.returns, r.mask);
-    m["returns/var"] = loss::masked_var<T>(r.returns, r.mask, false);
-    m["value/explained_variance"] = loss::explained_variance<T>(r.values, r.returns, r.mask);
-    m["response/length"] = length_sum / double(Bn);
-    m["response/eos_rate"] = eos / double(Bn);
-
-    run_update(m);
-    if (config_.adaptive_kl) kl_.update(mean_kl, Bn);
-    ++iteration_;
-    const auto t2 = std::chrono::steady_clock::now();
-    const double gen_s = std::chrono::duration<double>(t1 - t0).count(), upd_s = std::chrono::duration<double>(t2 - t1).count();
-    m["iteration"] = iteration_;
-    m["time/generation"] = gen_s - scoring_seconds_;  // sampling, reference log-probs, values
-    m["time/scoring"] = scoring_seconds_;
-    m["time/update"] = upd_s;
-    m["tokens/s"] = length_sum / (gen_s + upd_s);
-    return m;
   }
 
   // The update alone (ppo_epochs × minibatches) on the last rollout(), without a new rollout or
@@ -372,6 +358,47 @@ class PPOTrainer {
     return out;
   }
 
+  // step() without the iteration in its errors.
+  nlohmann::json iterate() {
+    const auto t0 = std::chrono::steady_clock::now();
+    const Rollout<T>& r = rollout();
+    const auto t1 = std::chrono::steady_clock::now();
+    const std::int64_t Bn = r.mask.size(0), A = r.mask.size(1);
+    nlohmann::json m;
+    // Rollout statistics: per-episode sums of the KL estimate, of the non-score reward.
+    double kl_sum = 0, score_sum = 0, length_sum = 0, eos = 0;
+    for (std::int64_t b = 0; b < Bn; ++b) {
+      double k = 0;
+      for (std::int64_t j = 0; j < A; ++j) k += double(r.kl(b, j));
+      kl_sum += k;
+      score_sum += double(r.scores[std::size_t(b)]);
+      length_sum += double(r.generation.response_lengths[std::size_t(b)]);
+      eos += r.ended[std::size_t(b)];
+    }
+    const double mean_kl = kl_sum / double(Bn);
+    m["objective/kl"] = mean_kl;
+    m["objective/kl_coef"] = kl_.value();
+    m["objective/scores"] = score_sum / double(Bn);
+    m["objective/rlhf_reward"] = score_sum / double(Bn) - kl_.value() * mean_kl;
+    m["returns/mean"] = loss::masked_mean<T>(r.returns, r.mask);
+    m["returns/var"] = loss::masked_var<T>(r.returns, r.mask, false);
+    m["value/explained_variance"] = loss::explained_variance<T>(r.values, r.returns, r.mask);
+    m["response/length"] = length_sum / double(Bn);
+    m["response/eos_rate"] = eos / double(Bn);
+
+    run_update(m);
+    if (config_.adaptive_kl) kl_.update(mean_kl, Bn);
+    ++iteration_;
+    const auto t2 = std::chrono::steady_clock::now();
+    const double gen_s = std::chrono::duration<double>(t1 - t0).count(), upd_s = std::chrono::duration<double>(t2 - t1).count();
+    m["iteration"] = iteration_;
+    m["time/generation"] = gen_s - scoring_seconds_;  // sampling, reference log-probs, values
+    m["time/scoring"] = scoring_seconds_;
+    m["time/update"] = upd_s;
+    m["tokens/s"] = length_sum / (gen_s + upd_s);
+    return m;
+  }
+
   void run_update(nlohmann::json& m) {
     const Rollout<T>& r = rollout_;
     const std::int64_t Bn = r.mask.size(0);
@@ -395,6 +422,9 @@ class PPOTrainer {
         for (std::int64_t u0 = 0; u0 < config_.mini_batch_size; u0 += micro) {
           const auto rows = mini.subspan(std::size_t(u0), std::size_t(std::min(micro, config_.mini_batch_size - u0)));
           const MicroStats s = micro_step(rows, mini_tokens, tau, first_ratio_error < 0 ? &first_ratio_error : nullptr);
+          if (!std::isfinite(s.pg_loss) || !std::isfinite(s.vf_loss))
+            fail("PPOTrainer: a non-finite loss in epoch ", epoch + 1, " (policy ", s.pg_loss, ", value ", s.vf_loss,
+                 "); the iteration stops before that minibatch's update");
           pg_loss += s.pg_loss;
           vf_loss += s.vf_loss;
           clipfrac += s.clipfrac;
@@ -524,7 +554,7 @@ class PPOTrainer {
     Tensor<T, B> key_s, loss_s;
     policy_.forward(on_backend<B>(batch.ids, ids_s), {}, on_backend<B>(batch.key_mask, key_s));
     const T l = policy_.lm_loss(on_backend<B>(batch.targets, tgt_s), on_backend<B>(batch.loss_mask, loss_s));
-    if (!std::isfinite(double(l))) fail("PPOTrainer: the PPO-ptx loss is ", l, " at iteration ", iteration_);
+    if (!std::isfinite(double(l))) fail("PPOTrainer: the PPO-ptx loss is ", l);
     policy_.backward_lm_loss(T(config_.ptx_coef));
     return double(l);
   }

@@ -19,7 +19,9 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <span>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -53,14 +55,13 @@ struct RewardConfig {
   std::int64_t eval_every = 100;   // 0: evaluate only at the end
   std::uint64_t seed = 0;
 
-  void validate() const {
-    if (batch_size <= 0) fail("RewardConfig: batch_size must be positive, got ", batch_size);
-    if (micro_batch_tokens <= 0) fail("RewardConfig: micro_batch_tokens must be positive, got ", micro_batch_tokens);
-    if (max_steps <= 0) fail("RewardConfig: max_steps must be positive, got ", max_steps);
-    if (log_every <= 0) fail("RewardConfig: log_every must be positive, got ", log_every);
-    if (eval_every < 0) fail("RewardConfig: eval_every must be >= 0, got ", eval_every);
-    if (!(center_coefficient >= 0)) fail("RewardConfig: center_coefficient must be >= 0, got ", center_coefficient);
-    schedule().validate();
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("RewardConfig")) const {
+    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+    require_positive(n(batch_size, "batch_size"), batch_size);
+    require_positive(n(micro_batch_tokens, "micro_batch_tokens"), micro_batch_tokens);
+    require_finite_non_negative(n(center_coefficient, "center_coefficient"), center_coefficient);
+    validate_step_options(*this, names);
   }
   optim::WarmupCosine schedule() const {
     return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};
@@ -89,6 +90,25 @@ struct RewardMoments {
   double mean() const { return n ? sum / double(n) : 0.0; }
   double std_dev() const { return n ? std::sqrt(std::max(0.0, sum_sq / double(n) - mean() * mean())) : 0.0; }
 };
+
+// Fails unless the reference set holds two different texts as the reward head reads them (up to
+// the read position raw_rewards uses). With one text every reward is equal and the std is 0
+// whatever the model learns; checked before training, so the run does not fail at its end.
+// `source` names the set in the error ("--normalize-data data/ref.jsonl").
+inline void require_distinct_references(std::span<const std::vector<std::int32_t>> sequences,
+                                        std::span<const std::int64_t> from, std::int32_t eos_id, std::string_view source) {
+  std::set<std::vector<std::int32_t>> read;
+  for (std::size_t i = 0; i < sequences.size() && read.size() < 2; ++i) {
+    const auto& s = sequences[i];
+    if (s.empty()) continue;
+    const std::int64_t at = data::reward_position(s, from.empty() ? 0 : from[i], eos_id);
+    read.emplace(s.begin(), s.begin() + at + 1);
+  }
+  if (sequences.empty()) fail(source, ": no texts to normalise the rewards on");
+  if (read.size() < 2)
+    fail(source, ": the rewards are normalised on ", sequences.size() == 1 ? "one text" : "texts that are all the same",
+         ", so their std would be 0 whatever the model learns; give at least two different texts");
+}
 
 // The raw reward (before normalisation) of each sequence, read at its first EOS at or after
 // from[i] (the response's start; 0 when `from` is empty), else at its last token; in batches of
@@ -269,7 +289,7 @@ class RewardTrainer {
   // EOS at or after from[i], else the last token): mean 0, std 1. Returns the raw mean and std.
   std::pair<double, double> normalize(std::span<const std::vector<std::int32_t>> sequences,
                                       std::span<const std::int64_t> from = {}) {
-    if (sequences.empty()) fail("RewardTrainer::normalize: no reference sequences");
+    require_distinct_references(sequences, from, dataset_.eos_id(), "RewardTrainer::normalize");
     RewardMoments moments;
     moments.add(std::span<const T>(raw_rewards(model_, sequences, from, dataset_.eos_id())));
     model_.normalize_to(moments.mean(), moments.std_dev());

@@ -38,6 +38,7 @@
 #include "rlhf/core/error.hpp"
 #include "rlhf/io/atomic_file.hpp"
 #include "rlhf/io/directory_lock.hpp"
+#include "rlhf/io/json_text.hpp"
 
 namespace rlhf::train {
 
@@ -210,15 +211,9 @@ class RunDirectory {
   // checkpoint.json of a committed checkpoint.
   static nlohmann::ordered_json read_record(const std::filesystem::path& checkpoint) {
     const std::filesystem::path file = checkpoint / checkpoint_file_name;
-    std::ifstream in(file);
-    if (!in) fail("cannot open ", file.string());
-    try {
-      nlohmann::ordered_json record = nlohmann::ordered_json::parse(in);
-      if (!record.is_object()) fail(file.string(), ": not a JSON object");
-      return record;
-    } catch (const nlohmann::json::exception& e) {
-      fail(file.string(), ": malformed JSON: ", e.what());
-    }
+    nlohmann::ordered_json record = io::read_json_file<nlohmann::ordered_json>(file);
+    if (!record.is_object()) fail(file.string(), ": not a JSON object");
+    return record;
   }
 
   // Fails, naming the first difference, unless `checkpoint` recorded this run's inputs (a

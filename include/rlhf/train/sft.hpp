@@ -44,14 +44,15 @@ struct SFTConfig {
   std::int64_t eval_max_batches = 0;  // 0: the whole validation set
   std::uint64_t seed = 0;
 
-  void validate() const {
-    if (batch_size <= 0) fail("SFTConfig: batch_size must be positive, got ", batch_size);
+  // Errors name the fields as `names` does (core/field_names.hpp).
+  void validate(const FieldNames& names = FieldNames("SFTConfig")) const {
+    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+    require_positive(n(batch_size, "batch_size"), batch_size);
     if (micro_batch_size < 0 || micro_batch_size > batch_size)
-      fail("SFTConfig: micro_batch_size must lie in [0, batch_size = ", batch_size, "], got ", micro_batch_size);
-    if (max_steps <= 0) fail("SFTConfig: max_steps must be positive, got ", max_steps);
-    if (log_every <= 0) fail("SFTConfig: log_every must be positive, got ", log_every);
-    if (eval_every < 0) fail("SFTConfig: eval_every must be >= 0, got ", eval_every);
-    schedule().validate();
+      fail(n(micro_batch_size, "micro_batch_size"), " must lie in [0, ", n(batch_size, "batch_size"), " = ", batch_size,
+           "], got ", micro_batch_size);
+    if (eval_max_batches < 0) fail(n(eval_max_batches, "eval_max_batches"), " must be >= 0, got ", eval_max_batches);
+    validate_step_options(*this, names);
   }
   optim::WarmupCosine schedule() const {
     return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "rlhf/core/field_names.hpp"
 #include "rlhf/train/metrics_log.hpp"
 
 namespace rlhf::train {
@@ -18,6 +20,21 @@ namespace rlhf::train {
 struct StepSchedule {
   std::int64_t max_steps, eval_every, log_every;
 };
+
+// The checks of the fields SFTConfig and RewardConfig share: the step count, the schedule, the
+// optimizer, clipping and the evaluation/log cadence.
+template <class Config>
+void validate_step_options(const Config& c, const FieldNames& names) {
+  const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
+  require_within<std::int64_t>(n(c.max_steps, "max_steps"), c.max_steps, 1, 1'000'000'000);
+  require_positive(n(c.learning_rate, "learning_rate"), c.learning_rate);
+  if (c.warmup_steps < 0) fail(n(c.warmup_steps, "warmup_steps"), " must be >= 0, got ", c.warmup_steps);
+  require_within(n(c.min_lr_ratio, "min_lr_ratio"), c.min_lr_ratio, 0.0, 1.0);
+  c.adamw.validate(names);
+  require_finite_non_negative(n(c.max_grad_norm, "max_grad_norm"), c.max_grad_norm);
+  require_positive(n(c.log_every, "log_every"), c.log_every);
+  if (c.eval_every < 0) fail(n(c.eval_every, "eval_every"), " must be >= 0, got ", c.eval_every);
+}
 
 // Asked between steps; true stops the run after a checkpoint. Empty: never stop.
 using StopRequested = std::function<bool()>;

@@ -7,6 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <sstream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@
 #include "rlhf/core/error.hpp"
 #include "rlhf/data/shuffle.hpp"
 #include "rlhf/io/atomic_file.hpp"
+#include "rlhf/io/json_text.hpp"
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/optim/adamw.hpp"
 
@@ -48,30 +52,38 @@ inline void write_trainer_state(const std::filesystem::path& dir, const nlohmann
   io::write_file_atomically(dir / trainer_state_file_name, state.dump(1) + "\n");
 }
 
-// trainer_state.json of `dir`, with every field in `integers` an integer, saved with `seed` and
-// `train_examples` training examples (else resuming would not continue the same run).
+// The text of a trainer_state.json (`file` names it in errors), with every field in `integers`
+// an integer, saved with `seed` and `train_examples` training examples (else resuming would not
+// continue the same run).
+inline nlohmann::json parse_trainer_state(std::string_view text, const std::string& file,
+                                          std::initializer_list<const char*> integers, std::uint64_t seed,
+                                          std::size_t train_examples) {
+  const nlohmann::json state = io::parse_json(text, file, "malformed JSON");
+  if (!state.is_object()) fail(file, ": expected a JSON object, got ", state.type_name());
+  auto integer = [&](const char* field) -> const nlohmann::json& {
+    const auto it = state.find(field);
+    if (it == state.end() || !it->is_number_integer()) fail(file, ": missing or non-integer field \"", field, "\"");
+    return *it;
+  };
+  for (const char* field : integers) integer(field);
+  const nlohmann::json& saved_seed = integer("seed");
+  const nlohmann::json& saved_examples = integer("train_examples");
+  if (saved_seed.get<std::uint64_t>() != seed || saved_examples.get<std::size_t>() != train_examples)
+    fail(file, ": saved with seed ", saved_seed.get<std::uint64_t>(), " and ", saved_examples.get<std::size_t>(),
+         " training examples; this run has seed ", seed, " and ", train_examples,
+         " (resume with the same data and seed)");
+  return state;
+}
+
+// trainer_state.json of `dir`, checked as parse_trainer_state does.
 inline nlohmann::json read_trainer_state(const std::filesystem::path& dir, std::initializer_list<const char*> integers,
                                          std::uint64_t seed, std::size_t train_examples) {
   const std::filesystem::path file = dir / trainer_state_file_name;
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) fail("cannot open ", file.string());
-  nlohmann::json state;
-  try {
-    state = nlohmann::json::parse(in);
-    for (const char* field : integers)
-      if (!state.contains(field) || !state[field].is_number_integer())
-        fail(file.string(), ": missing or non-integer field \"", field, "\"");
-    for (const char* field : {"seed", "train_examples"})
-      if (!state.contains(field) || !state[field].is_number_integer())
-        fail(file.string(), ": missing or non-integer field \"", field, "\"");
-  } catch (const nlohmann::json::exception& e) {
-    fail(file.string(), ": malformed JSON: ", e.what());
-  }
-  if (state["seed"].get<std::uint64_t>() != seed || state["train_examples"].get<std::size_t>() != train_examples)
-    fail(file.string(), ": saved with seed ", state["seed"].get<std::uint64_t>(), " and ",
-         state["train_examples"].get<std::size_t>(), " training examples; this run has seed ", seed, " and ",
-         train_examples, " (resume with the same data and seed)");
-  return state;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_trainer_state(text.str(), file.string(), integers, seed, train_examples);
 }
 
 // The state of a trainer that takes optimizer steps over an epoch sampler (SFT, reward model):

@@ -10,6 +10,7 @@
 
 #include "rlhf/backend/backend.hpp"
 #include "rlhf/backend/precision.hpp"
+#include "rlhf/core/host_memory.hpp"
 
 namespace rlhf {
 
@@ -30,6 +31,8 @@ struct cpu {
 
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
+    // More than the machine has: refused, rather than granted by overcommit and OOM-killed later.
+    if (double(bytes) > host_memory_bytes() && host_memory_bytes() > 0) throw std::bad_alloc();
     const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
     void* p = std::aligned_alloc(alignment, rounded);
     if (!p) throw std::bad_alloc();
