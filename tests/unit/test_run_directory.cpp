@@ -2,11 +2,15 @@
 // fails naming the holder's PID; a dead holder's lock is taken over), checkpoints committed
 // whole (the newest is what resume reads; a partial one is invisible; older ones are pruned; a
 // second commit of the same step swaps atomically), the model files exported as hard links, the
-// metrics log cut back to the checkpoint, temporaries of dead writers removed, and a new
-// directory removed again when the run fails before its first commit.
+// metrics log cut back to the checkpoint, temporaries of dead writers removed, a new directory
+// removed again when the run fails before its first commit, and a metrics line that cannot be
+// written whole cut back off the log.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -16,6 +20,7 @@
 #include "error_of.hpp"
 #include "rlhf/io/directory_lock.hpp"
 #include "rlhf/io/file_digest.hpp"
+#include "rlhf/train/metrics_log.hpp"
 #include "rlhf/train/run_directory.hpp"
 #include "temp_dir.hpp"
 
@@ -211,6 +216,31 @@ TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming
   // Digests: of a file's bytes; of a checkpoint directory, of its model files with their names.
   CHECK(rlhf::io::file_digest(tmp / "data.jsonl") != rlhf::io::file_digest(dir));
   CHECK(rlhf::io::file_digest(tmp / "data.jsonl").rfind("fnv1a64:", 0) == 0);
+}
+
+TEST_CASE("metrics log: a line the disk cannot take whole is cut back off, and the error says why") {
+  CHECK(error_of([] { rlhf::train::MetricsLog("/dev/full", true).write({{"step", 1}}); }) ==
+        "cannot write to /dev/full: No space left on device");
+  // A file-size limit 10 bytes past the first line: the second line is written part way
+  // (a short write), then refused; the file must hold the first line only.
+  testing::TempDir tmp;
+  const fs::path file = tmp / "metrics.jsonl";
+  rlhf::train::MetricsLog log(file, false);
+  log.write({{"step", 1}});
+  const std::string first = read(file);
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &old) == 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = rlim_t(first.size() + 10);
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  const std::string e = error_of([&] { log.write({{"step", 2}, {"train/loss", 1.25}, {"eval/loss", 2.5}}); });
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  CHECK(e == "cannot write to " + file.string() + ": File too large");
+  CHECK(read(file) == first);
+  log.write({{"step", 3}});
+  CHECK(read(file) == first + "{\"step\":3}\n");
 }
 
 }  // namespace test_run_directory

@@ -132,8 +132,9 @@ inline nn::GPTConfig parse_gpt2_config(const nlohmann::json& j, const std::strin
   }
   if (const nlohmann::json* v = field("n_inner"); v && !v->is_null()) {
     const std::int64_t inner = integer("n_inner", *v);
-    if (inner != 4 * c.n_embd)
-      bad("field 'n_inner' is ", inner, ": not supported (the MLP width is 4 · n_embd = ", 4 * c.n_embd, ")");
+    // inner / 4 rather than 4 * n_embd: n_embd is not yet validated, and 4 * n_embd may overflow.
+    if (inner % 4 != 0 || inner / 4 != c.n_embd)
+      bad("field 'n_inner' is ", inner, ": not supported (the MLP width is 4 · n_embd, n_embd = ", c.n_embd, ")");
   }
   must_be("tie_word_embeddings", true, "the LM head is tied to wte");
   must_be("scale_attn_weights", true, "attention scores are scaled by 1/sqrt(head size)");

@@ -4,6 +4,7 @@
 // Linear layers: by default not biases, LayerNorm gains or embeddings).
 #include <cmath>
 
+#include "rlhf/backend/adamw_step.hpp"
 #include "rlhf/core/field_names.hpp"
 #include "rlhf/core/tensor.hpp"
 #include "rlhf/nn/parameters.hpp"

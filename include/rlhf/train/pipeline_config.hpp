@@ -277,7 +277,7 @@ inline PipelineConfig pipeline_config_from_json(const nlohmann::json& j, const s
   }
   try {
     c.validate();
-  } catch (const std::exception& e) {
+  } catch (const error& e) {
     fail(file, ": ", e.what());
   }
   return c;

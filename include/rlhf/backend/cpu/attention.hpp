@@ -30,7 +30,7 @@ void attention_forward(const cpu&, View<T, cpu> out, View<T, cpu> att, In<T, cpu
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   check::optional_shape("attention_forward", "key_mask", key_mask, Shape{B, Tn});
   const T scale = T(1) / std::sqrt(T(D));
-  const BlasSingleThread blas_guard;
+  [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
 #pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;
@@ -75,7 +75,7 @@ void attention_backward(const cpu&, View<T, cpu> dqkv, View<T, cpu> datt, In<T, 
   check::same("attention_backward", "datt", datt, "att", att);
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   const T scale = T(1) / std::sqrt(T(D));
-  const BlasSingleThread blas_guard;
+  [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
 #pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;

@@ -62,7 +62,7 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H, Tmax = k_cache.size(2);
   const T scale = T(1) / std::sqrt(T(D));
   constexpr std::int64_t kv_parallel_work = std::int64_t{1} << 20;  // multiply-adds of Q·Kᵀ
-  const BlasSingleThread blas_guard;
+  [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
   // A decoding step of a small model is a few microseconds of work per head: not worth a team.
 #pragma omp parallel if(B * H * Tn * (past + Tn) * D >= kv_parallel_work)
   {

@@ -138,7 +138,7 @@ void run_tasks(const cpu&, std::int64_t tasks, std::int64_t concurrency, Task&& 
   // A team of one (concurrency forced on one thread) still runs the tasks in turn inside the
   // region, so their kernels see the schedule a wider team would give each task.
   const int threads = static_cast<int>(std::min({concurrency, tasks, cpu_detail::max_threads()}));
-  const cpu_detail::BlasSingleThread blas_guard;
+  [[maybe_unused]] const cpu_detail::BlasSingleThread blas_guard;  // RAII; empty without BLAS
   std::exception_ptr failure;
 #pragma omp parallel for schedule(static, 1) num_threads(threads)
   for (std::int64_t i = 0; i < tasks; ++i) {
