@@ -47,15 +47,9 @@ bool expect_only_rlhf_errors(const char* step, F&& f) {
     (void)n;
     return false;
   } catch (const std::exception& e) {
-    const std::string type = type_name(typeid(e));
-    std::fprintf(stderr, "\n==FUZZ FINDING== %s: unexpected exception %s: %s\n", step, type.c_str(), e.what());
-    std::fflush(stderr);
-    std::abort();
+    finding(std::string(step) + ": unexpected exception " + type_name(typeid(e)) + ": " + e.what());
   } catch (...) {
-    std::fprintf(stderr, "\n==FUZZ FINDING== %s: unexpected exception of a type not derived from std::exception\n",
-                 step);
-    std::fflush(stderr);
-    std::abort();
+    finding(std::string(step) + ": unexpected exception of a type not derived from std::exception");
   }
 }
 
@@ -65,14 +59,9 @@ void expect_success(const char* step, F&& f) {
   try {
     f();
   } catch (const std::exception& e) {
-    const std::string type = type_name(typeid(e));
-    std::fprintf(stderr, "\n==FUZZ FINDING== %s: exception %s: %s\n", step, type.c_str(), e.what());
-    std::fflush(stderr);
-    std::abort();
+    finding(std::string(step) + ": exception " + type_name(typeid(e)) + ": " + e.what());
   } catch (...) {
-    std::fprintf(stderr, "\n==FUZZ FINDING== %s: exception of a type not derived from std::exception\n", step);
-    std::fflush(stderr);
-    std::abort();
+    finding(std::string(step) + ": exception of a type not derived from std::exception");
   }
 }
 

@@ -10,10 +10,13 @@
 
 namespace rlhf {
 
-// Physical memory in bytes (0 if the system does not say).
+// Physical memory in bytes (0 if the system does not say); asked once, as allocations read it.
 inline double host_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
+  static const double bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? double(pages) * double(page) : 0.0;
+  }();
+  return bytes;
 }
 
 // "23.4 GiB", "512 MiB", "80 B".

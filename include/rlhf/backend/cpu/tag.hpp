@@ -32,7 +32,7 @@ struct cpu {
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
     // More than the machine has: refused, rather than granted by overcommit and OOM-killed later.
-    if (double(bytes) > host_memory_bytes() && host_memory_bytes() > 0) throw std::bad_alloc();
+    if (const double memory = host_memory_bytes(); memory > 0 && double(bytes) > memory) throw std::bad_alloc();
     const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
     void* p = std::aligned_alloc(alignment, rounded);
     if (!p) throw std::bad_alloc();
