@@ -35,7 +35,7 @@ void reward_step(benchmark::State& state, bool kwise) {
   const rlhf::PhiloxStream rng{3, 0};
   for (std::int64_t i = 0; i < ids.numel(); ++i) ids.data()[i] = std::int32_t(rng.word(std::uint64_t(i)) % 256);
   const std::vector<std::int32_t> read_at(std::size_t(rows), std::int32_t(length - 1));
-  std::vector<rlhf::loss::RankedGroup> groups;
+  std::vector<rlhf::data::RankedGroup> groups;
   std::vector<std::int32_t> ranks(static_cast<std::size_t>(K), 0);
   for (std::int32_t i = 0; i < K; ++i) ranks[std::size_t(i)] = i + 1;
   for (std::int64_t p = 0; p < prompts; ++p) groups.push_back({p * K, ranks});

@@ -94,7 +94,7 @@ int run_sft(SftArgs a, const B& be) {
     return 0;
   }
   rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
-  const rlhf::io::SaveOptions options = l.tokenizer.save_options();
+  const rlhf::io::SaveOptions options = rlhf::io::checkpoint_options(l.tokenizer);
   const rlhf::train::SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
     run.commit_checkpoint(step, [&](const fs::path& dir) { trainer.save(dir, options); });
     std::printf("saved %s at step %lld\n", a.out.c_str(), (long long)step);
@@ -283,7 +283,7 @@ int run_reward(RewardArgs a, const B& be) {
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
   run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "step", [&] { return trainer.step_count(); });
-  const rlhf::io::SaveOptions options = tok.save_options();
+  const rlhf::io::SaveOptions options = rlhf::io::checkpoint_options(tok);
   auto normalize_and_save = [&](std::int64_t step) {
     std::vector<std::int64_t> from;
     const auto seqs = reference ? reference->sequences : trainer.reference_sequences(&from);
@@ -368,7 +368,7 @@ int run_ppo(PpoArgs a, const B& be) {
     return 0;
   }
   rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
-  const rlhf::io::SaveOptions options = sft.tokenizer.save_options();
+  const rlhf::io::SaveOptions options = rlhf::io::checkpoint_options(sft.tokenizer);
   while (trainer.iteration() < a.iterations) {
     const json record = trainer.step();
     log.write(record);

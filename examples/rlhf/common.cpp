@@ -64,7 +64,7 @@ namespace {
 // The config file: GPT2Config's fields (as transformers writes them, or just the architecture).
 // Unknown fields are errors, so that a typo ("n_embed") is not silently replaced by a default.
 rlhf::nn::GPTConfig read_init_config(const fs::path& file, rlhf::io::Gpt2ConfigExtras& extras) {
-  const json j = rlhf::io::parse_json(read_text_file(file), file.string());
+  const json j = rlhf::files::parse_json(read_text_file(file), file.string());
   if (!j.is_object()) fail(file.string(), ": expected a JSON object, got ", j.type_name());
   std::set<std::string> known;
   const json defaults = rlhf::io::gpt2_config_json(rlhf::nn::GPTConfig{});
@@ -110,7 +110,7 @@ int run_init(const InitArgs& a) {
              "); --force overwrites a model, not a run: choose another --out");
   rlhf::nn::GPT<T, rlhf::cpu> model(config);  // Philox draws: the same weights on every backend
   model.init_weights(a.seed);
-  rlhf::io::SaveOptions options = tok.save_options();
+  rlhf::io::SaveOptions options = rlhf::io::checkpoint_options(tok);
   if (extras.bos_token_id >= 0) options.config.bos_token_id = extras.bos_token_id;
   if (extras.eos_token_id >= 0) options.config.eos_token_id = extras.eos_token_id;
   rlhf::io::save_gpt(out, model, options);
@@ -168,7 +168,7 @@ int run_tokenize(const TokenizeArgs& a) {
   }
   ordered out;
   if (!a.ids.empty()) {  // decode a list of ids
-    const json parsed = rlhf::io::parse_json(a.ids, "--ids", "not a JSON array of token ids", /*single_line=*/true);
+    const json parsed = rlhf::files::parse_json(a.ids, "--ids", "not a JSON array of token ids", /*single_line=*/true);
     if (!parsed.is_array()) fail("--ids: expected a JSON array of token ids, got ", parsed.type_name());
     std::vector<std::int32_t> ids;
     for (std::size_t i = 0; i < parsed.size(); ++i) {

@@ -15,6 +15,7 @@
 #include "rlhf/backend/precision.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/data/any_tokenizer.hpp"
+#include "rlhf/io/tokenizer_files.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/reward.hpp"
 #include "rlhf/train/sft.hpp"

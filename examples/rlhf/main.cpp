@@ -28,7 +28,7 @@
 #include "common.hpp"
 #include "rlhf/backend/cpu/fast_runtime.hpp"
 #include "rlhf/core/field_names.hpp"
-#include "rlhf/io/file_digest.hpp"
+#include "rlhf/files/file_digest.hpp"
 #include "rlhf/version.hpp"
 
 using namespace rlhf_cli;
@@ -84,7 +84,7 @@ nlohmann::ordered_json run_inputs(const CLI::App& sub) {
     }
     const std::string text = o->count() ? o->as<std::string>() : o->get_default_str();
     if (contents.count(name)) {  // a missing one is the command's to report, in its words
-      if (!text.empty()) inputs[name] = std::filesystem::exists(text) ? rlhf::io::file_digest(text) : text;
+      if (!text.empty()) inputs[name] = std::filesystem::exists(text) ? rlhf::files::file_digest(text) : text;
       continue;
     }
     char* end = nullptr;

@@ -1,4 +1,4 @@
-// libFuzzer target: config.json text -> rlhf::io::parse_json -> rlhf::io::parse_gpt2_config,
+// libFuzzer target: config.json text -> rlhf::files::parse_json -> rlhf::io::parse_gpt2_config,
 // then GPTConfig::validate. An accepted config must also survive gpt2_config_json and a
 // second parse unchanged (what save_gpt writes is what loading reads).
 #include <cstdint>
@@ -7,13 +7,13 @@
 
 #include "fuzz_common.hpp"
 #include "rlhf/io/gpt2_config.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/json_text.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text = rlhf_fuzz::as_text(data, size);
   std::optional<rlhf::nn::GPTConfig> c;
   rlhf_fuzz::expect_only_rlhf_errors("parse_gpt2_config", [&] {
-    const nlohmann::json j = rlhf::io::parse_json(text, "config.json");
+    const nlohmann::json j = rlhf::files::parse_json(text, "config.json");
     c = rlhf::io::parse_gpt2_config(j, "config.json");
     c->validate();
   });
@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rlhf_fuzz::expect_success("gpt2_config_json + parse_gpt2_config of an accepted config", [&] {
     const std::string written = rlhf::io::gpt2_config_json(*c).dump(2);
     const rlhf::nn::GPTConfig again =
-        rlhf::io::parse_gpt2_config(rlhf::io::parse_json(written, "written config.json"), "written config.json");
+        rlhf::io::parse_gpt2_config(rlhf::files::parse_json(written, "written config.json"), "written config.json");
     if (again.vocab_size != c->vocab_size || again.n_positions != c->n_positions || again.n_embd != c->n_embd ||
         again.n_layer != c->n_layer || again.n_head != c->n_head || again.layer_norm_epsilon != c->layer_norm_epsilon ||
         again.initializer_range != c->initializer_range)

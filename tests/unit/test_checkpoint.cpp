@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../reference/our_tiny_gpt2.hpp"
-#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/files/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/rlhf.hpp"
@@ -538,7 +538,7 @@ TEST_CASE("atomic file: the target changes only at commit, and an abandoned writ
   TempDir tmp;
   const fs::path target = tmp / "out.json";
   {
-    rlhf::io::AtomicFile out(target);
+    rlhf::files::AtomicFile out(target);
     out.write("{\"half\": ");
     CHECK(fs::exists(out.temporary()));
     CHECK(out.temporary().parent_path() == tmp.path);  // same directory: rename cannot cross file systems
@@ -546,9 +546,9 @@ TEST_CASE("atomic file: the target changes only at commit, and an abandoned writ
   }  // destroyed without commit, as when an exception unwinds
   CHECK(fs::is_empty(tmp.path));
 
-  rlhf::io::write_file_atomically(target, "old");
+  rlhf::files::write_file_atomically(target, "old");
   try {
-    rlhf::io::AtomicFile out(target);
+    rlhf::files::AtomicFile out(target);
     out.write("new, but never finished");
     throw std::runtime_error("interrupted");
   } catch (const std::runtime_error&) {
@@ -556,13 +556,13 @@ TEST_CASE("atomic file: the target changes only at commit, and an abandoned writ
   CHECK(read_bytes(target) == "old");
   CHECK(snapshot(tmp.path).size() == 1);
 
-  rlhf::io::AtomicFile out(target);
+  rlhf::files::AtomicFile out(target);
   out.write("new");
   out.commit();
   CHECK(read_bytes(target) == "new");
   CHECK(snapshot(tmp.path).size() == 1);
   CHECK_CONTAINS(error_of([&] { out.write("more"); }), "already committed");
-  CHECK_CONTAINS(error_of([&] { rlhf::io::AtomicFile(tmp / "no/such/dir/x.json"); }),
+  CHECK_CONTAINS(error_of([&] { rlhf::files::AtomicFile(tmp / "no/such/dir/x.json"); }),
                  "x.json: cannot create a file in");
 }
 

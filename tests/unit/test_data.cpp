@@ -25,7 +25,7 @@
 #include "rlhf/data/sft_dataset.hpp"
 #include "rlhf/data/shuffle.hpp"
 #include "rlhf/data/tokenizer.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/json_text.hpp"
 
 namespace test_data {
 
@@ -110,7 +110,7 @@ TEST_CASE("data: jsonl reads objects line by line, skipping blank lines, numberi
 }
 
 TEST_CASE("json text: a key twice in one object is an error naming its path, at any depth") {
-  using rlhf::io::parse_json;
+  using rlhf::files::parse_json;
   CHECK(parse_json(R"({"a": 1, "b": {"a": 2}, "c": [{"a": 3}, {"a": 4}]})", "ok.json").at("c").size() == 2);
   CHECK(error_of([] { parse_json(R"({"lr": 1, "lr": 2})", "run.json"); }) == "run.json: key \"lr\" appears twice");
   CHECK(error_of([] { parse_json(R"({"ppo": {"kl_coef": 1, "steps": 2, "kl_coef": 3}})", "run.json"); }) ==

@@ -28,7 +28,7 @@ namespace test_reward {
 namespace fs = std::filesystem;
 using rlhf::cpu;
 using rlhf::Tensor;
-using rlhf::loss::RankedGroup;
+using rlhf::data::RankedGroup;
 using rlhf::nn::RewardModel;
 using testing::TempDir;
 using testing::error_of;
@@ -127,9 +127,9 @@ TEST_CASE("K-wise loss is the mean over groups of the mean pairwise loss over ea
     std::vector<double> db(better.size()), dw(better.size());
     expected += rlhf::loss::pairwise_loss<double>(better, worse, db, dw) / double(groups.size());
   }
-  CHECK(rlhf::loss::ranked_pairs(groups[0].ranks).size() == 5);  // C(4,2) = 6, one tie
-  CHECK(rlhf::loss::ranked_pairs(groups[1].ranks).size() == 36);
-  CHECK(rlhf::loss::ranked_pairs(groups[2].ranks).size() == 2);
+  CHECK(rlhf::data::ranked_pairs(groups[0].ranks).size() == 5);  // C(4,2) = 6, one tie
+  CHECK(rlhf::data::ranked_pairs(groups[1].ranks).size() == 36);
+  CHECK(rlhf::data::ranked_pairs(groups[2].ranks).size() == 2);
   CHECK(kwise == doctest::Approx(expected).epsilon(1e-14));
 
   // A group whose completions are all tied adds nothing but counts as a group.

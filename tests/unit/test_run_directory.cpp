@@ -18,8 +18,8 @@
 #include <string>
 
 #include "error_of.hpp"
-#include "rlhf/io/directory_lock.hpp"
-#include "rlhf/io/file_digest.hpp"
+#include "rlhf/files/directory_lock.hpp"
+#include "rlhf/files/file_digest.hpp"
 #include "rlhf/train/metrics_log.hpp"
 #include "rlhf/train/run_directory.hpp"
 #include "temp_dir.hpp"
@@ -87,7 +87,7 @@ TEST_CASE("run directory: a second writer fails at once, naming the holder's PID
   }
   // Released with its holder; a lock file left by a dead process is taken over.
   write(dir / ".lock", std::to_string(dead_pid()) + "\n");
-  const rlhf::io::DirectoryLock again(dir);
+  const rlhf::files::DirectoryLock again(dir);
   CHECK(again.held());
   CHECK_FALSE(again.previous_holder().empty());
 }
@@ -189,7 +189,7 @@ TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming
   write(tmp / "data.jsonl", "{\"text\": \"a\"}\n");
   {
     RunDirectory run(dir);
-    run.set_inputs({{"--data", rlhf::io::file_digest(tmp / "data.jsonl")}, {"--lr", 0.003}});
+    run.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 0.003}});
     run.commit_checkpoint(3, fake_save("a"));
   }
   struct Resumed {
@@ -197,25 +197,25 @@ TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming
     void resume(const fs::path&) { ++count; }
   } trainer;
   RunDirectory same(dir);
-  same.set_inputs({{"--data", rlhf::io::file_digest(tmp / "data.jsonl")}, {"--lr", 3e-3}});
+  same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 3e-3}});
   CHECK(rlhf::train::resume_from_latest(same, trainer));
   CHECK(trainer.count == 1);
-  same.set_inputs({{"--data", rlhf::io::file_digest(tmp / "data.jsonl")}, {"--lr", 1e-3}});
+  same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 1e-3}});
   CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }) ==
         (dir / "checkpoint-3" / "checkpoint.json").string() +
             ": the run being resumed had --lr = 0.003, this one has 0.001; resume with the same inputs and settings, or "
             "start a new run in another directory");
   write(tmp / "data.jsonl", "{\"text\": \"b\"}\n");  // the same size, other bytes
-  same.set_inputs({{"--data", rlhf::io::file_digest(tmp / "data.jsonl")}, {"--lr", 0.003}});
+  same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 0.003}});
   CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }).find("had --data = \"fnv1a64:") != std::string::npos);
   write(tmp / "data.jsonl", "{\"text\": \"a\"}\n");
-  same.set_inputs({{"--data", rlhf::io::file_digest(tmp / "data.jsonl")}});  // --lr gone
+  same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}});  // --lr gone
   CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }).find("had --lr = 0.003, this one has none") !=
         std::string::npos);
   CHECK(trainer.count == 1);
   // Digests: of a file's bytes; of a checkpoint directory, of its model files with their names.
-  CHECK(rlhf::io::file_digest(tmp / "data.jsonl") != rlhf::io::file_digest(dir));
-  CHECK(rlhf::io::file_digest(tmp / "data.jsonl").rfind("fnv1a64:", 0) == 0);
+  CHECK(rlhf::files::file_digest(tmp / "data.jsonl") != rlhf::files::file_digest(dir));
+  CHECK(rlhf::files::file_digest(tmp / "data.jsonl").rfind("fnv1a64:", 0) == 0);
 }
 
 TEST_CASE("metrics log: a line the disk cannot take whole is cut back off, and the error says why") {

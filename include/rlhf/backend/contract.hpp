@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "rlhf/backend/adamw_step.hpp"
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/core/tensor.hpp"

@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 #include "rlhf/core/error.hpp"
 #include "rlhf/core/host_memory.hpp"
 #include "rlhf/core/shape.hpp"
@@ -64,7 +64,7 @@ class View {
     return data_[off];
   }
   std::span<T> span() const
-    requires B::host_accessible
+    requires(B::host_accessible)
   {
     return {data_, static_cast<std::size_t>(numel())};
   }

@@ -13,7 +13,6 @@
 #include "rlhf/data/byte_tokenizer.hpp"
 #include "rlhf/data/gpt2_bpe.hpp"
 #include "rlhf/data/tokenizer.hpp"
-#include "rlhf/io/checkpoint.hpp"
 
 namespace rlhf::data {
 
@@ -63,16 +62,6 @@ class AnyTokenizer {
   bool is_bpe() const { return bpe_ != nullptr; }
   const std::filesystem::path& dir() const { return dir_; }  // BPE: where vocab.json and merges.txt are
 
-  // The checkpoint options that carry this tokenizer along.
-  io::SaveOptions save_options() const {
-    io::SaveOptions o;
-    o.config.eos_token_id = o.config.bos_token_id = eos_id();
-    if (bpe_) {
-      o.vocab_json = dir_ / "vocab.json";
-      o.merges_txt = dir_ / "merges.txt";
-    }
-    return o;
-  }
 
  private:
   std::unique_ptr<ByteTokenizer> byte_;

@@ -17,7 +17,7 @@
 #include <span>
 #include <vector>
 
-#include "rlhf/backend/cpu.hpp"
+#include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/core/error.hpp"
 #include "rlhf/core/tensor.hpp"
 

@@ -33,7 +33,7 @@
 #include "rlhf/data/byte_level.hpp"
 #include "rlhf/data/gpt2_pretokenizer.hpp"
 #include "rlhf/data/special_tokens.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/json_text.hpp"
 
 namespace rlhf::data {
 
@@ -236,7 +236,7 @@ class Gpt2Tokenizer {
 
   void read_vocab(const std::filesystem::path& path) {
     if (!std::ifstream(path, std::ios::binary)) fail("Gpt2Tokenizer: cannot open vocabulary file ", show(path));
-    const nlohmann::json j = io::read_json_file(path);
+    const nlohmann::json j = files::read_json_file(path);
     if (!j.is_object()) fail(show(path), ": expected a JSON object {token: id, ...}, got a JSON ", j.type_name());
     const std::size_t n = j.size();
     token_spelling_.assign(n, {});

@@ -11,7 +11,7 @@
 // Blank lines are skipped; line numbers count every physical line from 1.
 //
 // Complete outputs (generated samples, scores, log-probs) are written with JsonlWriter: whole
-// lines into a temporary file that commit() renames over the target (io::AtomicFile), so an
+// lines into a temporary file that commit() renames over the target (files::AtomicFile), so an
 // error or a crash never leaves a half-written file.
 #include <cerrno>
 #include <cmath>
@@ -29,8 +29,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/atomic_file.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/atomic_file.hpp"
+#include "rlhf/files/json_text.hpp"
 
 namespace rlhf::data {
 
@@ -162,7 +162,7 @@ void read_jsonl(std::istream& in, std::string_view name, OnRecord&& on_record) {
   nlohmann::json object;
   for (std::int64_t number = 1; std::getline(in, line); ++number) {
     if (detail::is_blank(line)) continue;
-    object = io::parse_json(line, std::string(name) + ':' + std::to_string(number), "malformed JSON",
+    object = files::parse_json(line, std::string(name) + ':' + std::to_string(number), "malformed JSON",
                             /*single_line=*/true);
     const JsonlRecord record(name, number, object);
     if (!object.is_object()) record.fail("expected a JSON object, got ", object.type_name());
@@ -210,7 +210,7 @@ class JsonlWriter {
     try {
       buffer_ += record.dump(-1, ' ', false, invalid_utf8_);
     } catch (const nlohmann::json::exception& e) {
-      rlhf::fail("cannot write ", file_.target().string(), ": record ", lines_ + 1, ": ", io::json_error_message(e));
+      rlhf::fail("cannot write ", file_.target().string(), ": record ", lines_ + 1, ": ", files::json_error_message(e));
     }
     buffer_ += '\n';
     ++lines_;
@@ -233,7 +233,7 @@ class JsonlWriter {
     buffer_.clear();
   }
 
-  io::AtomicFile file_;
+  files::AtomicFile file_;
   nlohmann::json::error_handler_t invalid_utf8_;
   std::string buffer_;
   std::int64_t lines_ = 0;

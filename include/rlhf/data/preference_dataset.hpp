@@ -25,12 +25,12 @@
 #include <string>
 #include <vector>
 
-#include "rlhf/backend/cpu.hpp"
+#include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/core/error.hpp"
 #include "rlhf/core/tensor.hpp"
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/data/tokenizer.hpp"
-#include "rlhf/loss/bradley_terry.hpp"
+#include "rlhf/data/ranking.hpp"
 
 namespace rlhf::data {
 
@@ -59,7 +59,7 @@ struct PreferenceGroup {
     for (const auto& s : sequences) n = std::max(n, s.size());
     return static_cast<std::int64_t>(n);
   }
-  std::int64_t pairs() const { return static_cast<std::int64_t>(loss::ranked_pairs(ranks).size()); }
+  std::int64_t pairs() const { return static_cast<std::int64_t>(data::ranked_pairs(ranks).size()); }
 };
 
 struct PreferenceStats {
@@ -244,7 +244,7 @@ struct RewardBatch {
   View<const std::int32_t, cpu> ids;   // [rows, T]
   View<const M, cpu> key_mask;         // [rows, T]
   std::vector<std::int32_t> read_at;   // [rows]
-  std::vector<loss::RankedGroup> groups;
+  std::vector<data::RankedGroup> groups;
   std::vector<double> margins;         // per group (pairwise)
   std::int64_t tokens = 0;             // real tokens
   std::int64_t rows() const { return ids.size(0); }

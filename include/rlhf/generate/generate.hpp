@@ -157,3 +157,15 @@ Generation<T> generate(nn::GPT<T, B>& model, const std::vector<std::vector<std::
 }
 
 }  // namespace rlhf
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf {
+extern template Generation<float> generate(nn::GPT<float, cpu>&, const std::vector<std::vector<std::int32_t>>&,
+    const GenerationConfig&);
+extern template Generation<double> generate(nn::GPT<double, cpu>&, const std::vector<std::vector<std::int32_t>>&,
+    const GenerationConfig&);
+}  // namespace rlhf
+#endif

@@ -35,7 +35,7 @@
 
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/files/atomic_file.hpp"
 #include "rlhf/io/gpt2_config.hpp"
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/nn/gpt.hpp"
@@ -120,15 +120,15 @@ void save_gpt(const std::filesystem::path& dir, const nn::GPT<T, B>& model, cons
     std::vector<TensorToWrite> tensors;
     for (const nn::ParameterInfo& p : model.layout().params())
       tensors.push_back({p.name, dtype_of<T>(), checkpoint_detail::dims(p.shape), host.data() + p.offset});
-    AtomicFile weights(dir / weights_file_name);
+    files::AtomicFile weights(dir / weights_file_name);
     write_safetensors(weights, tensors);
 
-    AtomicFile config(dir / config_file_name);
+    files::AtomicFile config(dir / config_file_name);
     nlohmann::json config_json = gpt2_config_json(model.config(), options.config, torch_dtype_name<T>());
     config_json.update(options.config_fields);
     config.write(config_json.dump(2) + "\n");
 
-    std::vector<AtomicFile> tokenizer;
+    std::vector<files::AtomicFile> tokenizer;
     for (const auto& [source, name] :
          {std::pair{options.vocab_json, "vocab.json"}, std::pair{options.merges_txt, "merges.txt"}}) {
       if (source.empty()) continue;
@@ -138,7 +138,7 @@ void save_gpt(const std::filesystem::path& dir, const nn::GPT<T, B>& model, cons
 
     // config.json last: a reader that sees the new config finds the new weights beside it.
     weights.commit();
-    for (AtomicFile& f : tokenizer) f.commit();
+    for (files::AtomicFile& f : tokenizer) f.commit();
     config.commit();
   } catch (...) {
     if (created) std::filesystem::remove(dir, ec);  // only if still empty: never delete what others wrote
@@ -255,3 +255,17 @@ std::unique_ptr<nn::GPT<T, B>> load_gpt(const std::filesystem::path& dir, B back
 }
 
 }  // namespace rlhf::io
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::io {
+extern template void save_gpt(const std::filesystem::path&, const nn::GPT<float, cpu>&, const SaveOptions&);
+extern template void load_weights(const std::filesystem::path&, nn::GPT<float, cpu>&, Heads);
+extern template std::unique_ptr<nn::GPT<float, cpu>> load_gpt(const std::filesystem::path&, cpu, nn::Trainable);
+extern template void save_gpt(const std::filesystem::path&, const nn::GPT<double, cpu>&, const SaveOptions&);
+extern template void load_weights(const std::filesystem::path&, nn::GPT<double, cpu>&, Heads);
+extern template std::unique_ptr<nn::GPT<double, cpu>> load_gpt(const std::filesystem::path&, cpu, nn::Trainable);
+}  // namespace rlhf::io
+#endif

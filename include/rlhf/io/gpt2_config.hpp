@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/json_text.hpp"
 #include "rlhf/nn/gpt_config.hpp"
 
 namespace rlhf::io {
@@ -150,11 +150,11 @@ inline nn::GPTConfig parse_gpt2_config(const nlohmann::json& j, const std::strin
 }
 
 inline nn::GPTConfig read_config_file(const std::filesystem::path& file) {
-  return parse_gpt2_config(read_json_file(file), file.string());
+  return parse_gpt2_config(files::read_json_file(file), file.string());
 }
 
 // The checkpoint in directory `dir`: its config.json, and the architecture it describes.
-inline nlohmann::json read_config_json(const std::filesystem::path& dir) { return read_json_file(dir / config_file_name); }
+inline nlohmann::json read_config_json(const std::filesystem::path& dir) { return files::read_json_file(dir / config_file_name); }
 inline nn::GPTConfig read_config(const std::filesystem::path& dir) { return read_config_file(dir / config_file_name); }
 
 }  // namespace rlhf::io

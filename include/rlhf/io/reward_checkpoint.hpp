@@ -93,3 +93,23 @@ std::unique_ptr<nn::RewardModel<T, B>> reward_model_from_lm(const std::filesyste
 }
 
 }  // namespace rlhf::io
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::io {
+extern template void save_reward_model(const std::filesystem::path&, const nn::RewardModel<float, cpu>&, SaveOptions);
+extern template void load_reward_weights(const std::filesystem::path&, nn::RewardModel<float, cpu>&);
+extern template std::unique_ptr<nn::RewardModel<float, cpu>> load_reward_model(const std::filesystem::path&, cpu,
+    nn::Trainable);
+extern template std::unique_ptr<nn::RewardModel<float, cpu>> reward_model_from_lm(const std::filesystem::path&,
+    std::uint64_t, cpu);
+extern template void save_reward_model(const std::filesystem::path&, const nn::RewardModel<double, cpu>&, SaveOptions);
+extern template void load_reward_weights(const std::filesystem::path&, nn::RewardModel<double, cpu>&);
+extern template std::unique_ptr<nn::RewardModel<double, cpu>> load_reward_model(const std::filesystem::path&, cpu,
+    nn::Trainable);
+extern template std::unique_ptr<nn::RewardModel<double, cpu>> reward_model_from_lm(const std::filesystem::path&,
+    std::uint64_t, cpu);
+}  // namespace rlhf::io
+#endif

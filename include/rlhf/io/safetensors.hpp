@@ -31,7 +31,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/files/atomic_file.hpp"
 #include "rlhf/io/half_float.hpp"
 
 namespace rlhf::io {
@@ -374,7 +374,7 @@ inline const std::map<std::string, std::string> pytorch_metadata{{"format", "pt"
 // Writes the file into `out` (not yet committed: the caller commits, possibly together with other
 // files). Tensors are stored in the order given; the header is padded with spaces to a multiple
 // of 8 bytes, as the reference writer does, so the data buffer stays aligned.
-inline void write_safetensors(AtomicFile& out, std::span<const TensorToWrite> tensors,
+inline void write_safetensors(files::AtomicFile& out, std::span<const TensorToWrite> tensors,
                               const std::map<std::string, std::string>& metadata = pytorch_metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -403,7 +403,7 @@ inline void write_safetensors(AtomicFile& out, std::span<const TensorToWrite> te
 // Writes and commits one file.
 inline void write_safetensors(const std::filesystem::path& file, std::span<const TensorToWrite> tensors,
                               const std::map<std::string, std::string>& metadata = pytorch_metadata) {
-  AtomicFile out(file);
+  files::AtomicFile out(file);
   write_safetensors(out, tensors, metadata);
   out.commit();
 }

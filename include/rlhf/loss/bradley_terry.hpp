@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "rlhf/core/error.hpp"
+#include "rlhf/data/ranking.hpp"
 
 namespace rlhf::loss {
 
@@ -66,25 +67,10 @@ double pairwise_loss(std::span<const T> chosen, std::span<const T> rejected, std
   return loss / double(P);
 }
 
-// A K-wise group inside a flat reward vector: completions [offset, offset + ranks.size()).
-struct RankedGroup {
-  std::int64_t offset = 0;
-  std::vector<std::int32_t> ranks;  // per completion, 1 = best; equal ranks are ties
-};
-
-// The untied (better, worse) index pairs of a group, relative to its offset.
-inline std::vector<std::pair<std::int32_t, std::int32_t>> ranked_pairs(std::span<const std::int32_t> ranks) {
-  std::vector<std::pair<std::int32_t, std::int32_t>> pairs;
-  for (std::size_t i = 0; i < ranks.size(); ++i)
-    for (std::size_t j = 0; j < ranks.size(); ++j)
-      if (ranks[i] < ranks[j]) pairs.emplace_back(std::int32_t(i), std::int32_t(j));
-  return pairs;
-}
-
 // rewards: [N] rewards of every completion of the batch; groups partition (part of) them.
 // drewards: [N], overwritten (0 for completions in no group).
 template <class T>
-double kwise_loss(std::span<const T> rewards, std::span<const RankedGroup> groups, std::span<T> drewards) {
+double kwise_loss(std::span<const T> rewards, std::span<const data::RankedGroup> groups, std::span<T> drewards) {
   if (groups.empty()) fail("kwise_loss: no groups");
   if (drewards.size() != rewards.size())
     fail("kwise_loss: ", rewards.size(), " rewards but ", drewards.size(), " gradient slots");
@@ -92,12 +78,12 @@ double kwise_loss(std::span<const T> rewards, std::span<const RankedGroup> group
   const double G = double(groups.size());
   double loss = 0;
   for (std::size_t g = 0; g < groups.size(); ++g) {
-    const RankedGroup& group = groups[g];
+    const data::RankedGroup& group = groups[g];
     const auto K = static_cast<std::int64_t>(group.ranks.size());
     if (K < 2 || group.offset < 0 || group.offset + K > static_cast<std::int64_t>(rewards.size()))
       fail("kwise_loss: group ", g, " of ", K, " completions at offset ", group.offset, " does not fit ",
            rewards.size(), " rewards (K must be at least 2)");
-    const auto pairs = ranked_pairs(group.ranks);
+    const auto pairs = data::ranked_pairs(group.ranks);
     if (pairs.empty()) continue;
     const double weight = 1.0 / (G * double(pairs.size()));
     const T* r = rewards.data() + group.offset;
@@ -130,11 +116,11 @@ struct RankingStats {
 };
 
 template <class T>
-RankingStats ranking_stats(std::span<const T> rewards, std::span<const RankedGroup> groups) {
+RankingStats ranking_stats(std::span<const T> rewards, std::span<const data::RankedGroup> groups) {
   RankingStats s;
-  for (const RankedGroup& group : groups) {
+  for (const data::RankedGroup& group : groups) {
     const T* r = rewards.data() + group.offset;
-    for (const auto& [i, j] : ranked_pairs(group.ranks)) {
+    for (const auto& [i, j] : data::ranked_pairs(group.ranks)) {
       const double d = double(r[i]) - double(r[j]);
       ++s.pairs;
       s.correct += d > 0;

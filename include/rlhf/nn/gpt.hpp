@@ -475,3 +475,13 @@ class GPT {
 };
 
 }  // namespace rlhf::nn
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu.hpp"  // the class checks its backend's kernels
+namespace rlhf::nn {
+extern template class GPT<float, cpu>;
+extern template class GPT<double, cpu>;
+}  // namespace rlhf::nn
+#endif

@@ -64,3 +64,13 @@ class AdamW {
 };
 
 }  // namespace rlhf::optim
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu.hpp"  // the class checks its backend's kernels
+namespace rlhf::optim {
+extern template class AdamW<float, cpu>;
+extern template class AdamW<double, cpu>;
+}  // namespace rlhf::optim
+#endif

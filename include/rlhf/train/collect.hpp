@@ -152,3 +152,14 @@ inline void write_comparisons_jsonl(const std::filesystem::path& file, std::span
 }
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+#include "rlhf/data/any_tokenizer.hpp"
+namespace rlhf::train {
+extern template std::vector<Comparison> collect_comparisons(nn::GPT<float, cpu>&, const data::AnyTokenizer&,
+    const data::Labeler&, std::span<const std::string>, const CollectConfig&, CollectStats*);
+}  // namespace rlhf::train
+#endif

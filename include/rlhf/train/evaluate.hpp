@@ -17,10 +17,11 @@
 #include "rlhf/backend/staging.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/data/labeler.hpp"
+#include "rlhf/data/tokenizer.hpp"
 #include "rlhf/generate/generate.hpp"
 #include "rlhf/nn/gpt.hpp"
 #include "rlhf/nn/reward_model.hpp"
-#include "rlhf/train/ppo.hpp"
+#include "rlhf/train/rollout.hpp"
 
 namespace rlhf::train {
 
@@ -153,3 +154,14 @@ inline WinRate win_rate(std::span<const double> policy, std::span<const double> 
 }
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+#include "rlhf/data/any_tokenizer.hpp"
+namespace rlhf::train {
+extern template PolicySamples sample_policy(nn::GPT<float, cpu>&, nn::GPT<float, cpu>&, nn::RewardModel<float, cpu>&,
+    const data::AnyTokenizer&, const data::Labeler&, std::span<const std::string>, const EvalConfig&);
+}  // namespace rlhf::train
+#endif

@@ -30,18 +30,23 @@
 
 #include "rlhf/data/any_tokenizer.hpp"
 #include "rlhf/data/jsonl.hpp"
+#include "rlhf/data/prompt_file.hpp"
 #include "rlhf/data/labeler.hpp"
 #include "rlhf/data/preference_dataset.hpp"
 #include "rlhf/data/sft_dataset.hpp"
-#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/files/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
-#include "rlhf/io/file_digest.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/file_digest.hpp"
+#include "rlhf/files/json_text.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
+#include "rlhf/io/tokenizer_files.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/gold_accuracy.hpp"
+#include "rlhf/train/pipeline_checks.hpp"
 #include "rlhf/train/pipeline_config.hpp"
+#include "rlhf/train/tee.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/report.hpp"
 #include "rlhf/train/run_directory.hpp"
@@ -53,18 +58,6 @@ namespace rlhf::train {
 
 inline constexpr const char* pipeline_stages[] = {"sft", "collect", "reward", "ppo", "eval"};
 
-// The "prompt" field of each record of a JSONL file (other fields are ignored).
-inline std::vector<std::string> read_prompt_texts(const std::filesystem::path& file) {
-  std::vector<std::string> prompts;
-  data::read_jsonl(file, [&](const data::JsonlRecord& r) {
-    if (!r.has("prompt")) r.fail("missing field \"prompt\"");
-    if (r.string("prompt").empty()) r.fail("field \"prompt\" is empty");
-    prompts.push_back(r.string("prompt"));
-  });
-  if (prompts.empty()) fail(file.string(), ": no prompts");
-  return prompts;
-}
-
 template <class T, Backend B = cpu>
 class Pipeline {
  public:
@@ -74,7 +67,7 @@ class Pipeline {
            B backend = {})
       : config_(std::move(config)), dir_(std::move(run_dir)), labeler_(std::move(labeler)), backend_(backend) {
     config_.validate();
-    check_files();
+    check_pipeline_files(config_);
     if (!labeler_)
       labeler_ = std::make_shared<data::SentimentLabeler>(config_.labeler.afinn, config_.labeler.words, config_.labeler.weights);
     tokenizer_ = config_.model.checkpoint.empty() ? data::AnyTokenizer::parse(config_.tokenizer)
@@ -91,11 +84,12 @@ class Pipeline {
   // resumes there).
   Outcome run(const StopRequested& stop = {}, std::FILE* progress = stdout) {
     progress_ = progress;
-    check_prompts();
+    check_pipeline_prompts(config_, tokenizer_);
     // One run per directory; what killed runs left behind goes first.
-    const io::DirectoryLock lock(dir_);
+    const files::DirectoryLock lock(dir_);
     remove_orphaned_temporaries(dir_);
-    prepare_run_dir();
+    if (prepare_run_directory(config_, dir_)) say("run directory %s: new", dir_.c_str());
+    else say("run directory %s: continuing", dir_.c_str());
     using StageFn = bool (Pipeline::*)(const StopRequested&);
     const StageFn stages[] = {&Pipeline::run_sft, &Pipeline::run_collect, &Pipeline::run_reward, &Pipeline::run_ppo,
                               &Pipeline::run_eval};
@@ -125,7 +119,7 @@ class Pipeline {
       }
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       nlohmann::ordered_json marker{{"stage", name}, {"seconds", seconds}, {"summary", stage_summary_}};
-      io::write_file_atomically(dir_ / name / "stage.json", marker.dump(2) + "\n");
+      files::write_file_atomically(dir_ / name / "stage.json", marker.dump(2) + "\n");
       say("== stage %s finished in %.1f s", name, seconds);
       // A stop asked for during a stage without steps (collect, eval) takes effect here.
       if (i + 1 < std::size(stages) && stop && stop()) {
@@ -137,39 +131,6 @@ class Pipeline {
   }
 
  private:
-  // A FILE* that writes to the terminal (may be null) and to a stage's log.txt. (glibc's
-  // fopencookie; elsewhere the stage's output goes to the terminal only.)
-  class Tee {
-   public:
-    Tee(std::FILE* terminal, const std::filesystem::path& log) : terminal_(terminal), log_(std::fopen(log.c_str(), "a")) {
-      if (!log_) fail(log.string(), ": cannot open for writing");
-#if defined(__GLIBC__)
-      file_ = fopencookie(this, "w", cookie_io_functions_t{nullptr, &Tee::write, nullptr, nullptr});
-      if (!file_) fail(log.string(), ": cannot open the log stream");
-      std::setvbuf(file_, nullptr, _IOLBF, 4096);
-#endif
-    }
-    ~Tee() {
-      if (file_) std::fclose(file_);
-      std::fclose(log_);
-    }
-    Tee(const Tee&) = delete;
-    Tee& operator=(const Tee&) = delete;
-    std::FILE* file() const { return file_ ? file_ : terminal_; }
-
-   private:
-    static ssize_t write(void* self, const char* buf, std::size_t n) {
-      auto* t = static_cast<Tee*>(self);
-      if (t->terminal_) std::fwrite(buf, 1, n, t->terminal_), std::fflush(t->terminal_);
-      std::fwrite(buf, 1, n, t->log_);
-      std::fflush(t->log_);
-      return static_cast<ssize_t>(n);
-    }
-    std::FILE* terminal_;
-    std::FILE* log_;
-    std::FILE* file_ = nullptr;
-  };
-
   template <class... A>
   void say(const char* format, A... args) {
     std::FILE* out = stage_out_ ? stage_out_ : progress_;
@@ -177,83 +138,6 @@ class Pipeline {
     std::fprintf(out, format, args...);
     std::fputc('\n', out);
     std::fflush(out);
-  }
-
-  void check_files() const {
-    const std::pair<const char*, const std::string*> files[] = {
-        {"data.sft", &config_.data.sft},           {"data.collect_prompts", &config_.data.collect_prompts},
-        {"data.ppo_prompts", &config_.data.ppo_prompts}, {"data.eval_prompts", &config_.data.eval_prompts},
-        {"data.ptx", &config_.data.ptx},           {"labeler.afinn", &config_.labeler.afinn},
-        {"labeler.words", &config_.labeler.words}};
-    std::error_code ec;
-    for (const auto& [key, path] : files)
-      if (!path->empty() && !std::filesystem::is_regular_file(*path, ec)) fail("pipeline config: ", key, ": ", *path, ": no such file");
-    if (!config_.model.checkpoint.empty() && !std::filesystem::is_directory(config_.model.checkpoint, ec))
-      fail("pipeline config: model.checkpoint: ", config_.model.checkpoint, ": no such checkpoint directory");
-  }
-
-  // Before any stage runs: every prompt a stage will use leaves room for its new tokens.
-  void check_prompts() const {
-    const std::int64_t context =
-        config_.model.checkpoint.empty() ? config_.model.n_positions : io::read_config(config_.model.checkpoint).n_positions;
-    if (config_.sft.max_length > context)  // a new model's context was checked with the config
-      fail("pipeline config: sft.max_length ", config_.sft.max_length, " exceeds the context of model.checkpoint ",
-           config_.model.checkpoint, " (n_positions ", context, ")");
-    const struct {
-      const char *file_key, *tokens_key;
-      const std::string& file;
-      std::int64_t new_tokens, first;  // first: how many prompts the stage reads (0: all)
-    } uses[] = {{"data.collect_prompts", "collect.max_new_tokens", config_.data.collect_prompts, config_.collect.max_new_tokens,
-                 config_.collect.prompts},
-                {"data.ppo_prompts", "ppo.max_new_tokens", config_.data.ppo_prompts, config_.ppo.train.max_new_tokens, 0},
-                {"data.eval_prompts", "eval.max_new_tokens", config_.data.eval_prompts, config_.eval.max_new_tokens,
-                 config_.eval.prompts}};
-    for (const auto& u : uses) {
-      std::int64_t n = 0;
-      data::read_jsonl(std::filesystem::path(u.file), [&](const data::JsonlRecord& r) {
-        if (u.first > 0 && n >= u.first) return;
-        ++n;
-        if (!r.has("prompt")) r.fail("missing field \"prompt\" (", u.file_key, ")");
-        const auto tokens = std::int64_t(tokenizer_.encode(r.string("prompt")).size());
-        if (tokens == 0) r.fail("field \"prompt\" is empty (", u.file_key, ")");
-        if (tokens + u.new_tokens > context)
-          r.fail("a prompt of ", tokens, " tokens + ", u.tokens_key, " = ", u.new_tokens, " exceed the model's context of ", context,
-                 " (", u.file_key, "; raise model.n_positions or shorten the prompts)");
-      });
-    }
-  }
-
-  // A new run directory gets config.json; an existing one must have been made by the same config.
-  void prepare_run_dir() {
-    const nlohmann::ordered_json mine = to_json(config_);
-    const std::filesystem::path file = dir_ / "config.json";
-    std::error_code ec;
-    if (std::filesystem::exists(file, ec)) {
-      const auto theirs = io::read_json_file<nlohmann::ordered_json>(file);
-      if (theirs != mine)
-        fail(dir_.string(), ": holds a run of a different config (", first_difference(mine, theirs),
-             "); use another --out directory, or delete this one");
-      say("run directory %s: continuing", dir_.c_str());
-      return;
-    }
-    std::filesystem::create_directories(dir_, ec);
-    if (ec) fail(dir_.string(), ": cannot create the run directory: ", ec.message());
-    io::write_file_atomically(file, mine.dump(2) + "\n");
-    say("run directory %s: new", dir_.c_str());
-  }
-
-  static std::string first_difference(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b,
-                                      const std::string& path = "") {
-    if (a.is_object() && b.is_object()) {
-      for (const auto& [k, v] : a.items()) {
-        const std::string p = path.empty() ? k : path + "." + k;
-        if (!b.contains(k)) return "key \"" + p + "\" is new";
-        if (v != b[k]) return first_difference(v, b[k], p);
-      }
-      for (const auto& [k, v] : b.items())
-        if (!a.contains(k)) return "key \"" + (path.empty() ? k : path + "." + k) + "\" is gone";
-    }
-    return "key \"" + path + "\" was " + b.dump() + ", is " + a.dump();
   }
 
   std::filesystem::path stage_dir(std::string_view s) const { return dir_ / s; }
@@ -282,11 +166,11 @@ class Pipeline {
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
     SFTTrainer<T, B> trainer(*model, dataset, split, tc);
     RunDirectory run(out);
-    run.set_inputs({{"data.sft", io::file_digest(config_.data.sft)}});  // the settings: DIR/config.json
+    run.set_inputs({{"data.sft", files::file_digest(config_.data.sft)}});  // the settings: DIR/config.json
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed SFT at step %lld", (long long)trainer.step_count());
     MetricsLog log(run.metrics_file(), resumed);
-    const io::SaveOptions options = tokenizer_.save_options();
+    const io::SaveOptions options = io::checkpoint_options(tokenizer_);
     const SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
       run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
       say("saved %s at step %lld", out.c_str(), (long long)step);
@@ -300,7 +184,7 @@ class Pipeline {
   // Stage 2: the SFT policy's samples, ranked by the labeler.
   bool run_collect(const StopRequested&) {
     const auto policy = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
-    const std::vector<std::string> prompts = read_prompt_texts(config_.data.collect_prompts);
+    const std::vector<std::string> prompts = data::read_prompt_texts(config_.data.collect_prompts);
     CollectConfig cc = config_.collect;
     cc.seed = config_.seed + 2;
     CollectStats stats;
@@ -333,12 +217,12 @@ class Pipeline {
                                   (stage_dir("collect") / "comparisons.jsonl").string() + " (its held-out completions)");
     }
     RunDirectory run(out);
-    run.set_inputs({{"collect/comparisons.jsonl", io::file_digest(stage_dir("collect") / "comparisons.jsonl")},
-                    {"sft", io::file_digest(stage_dir("sft"))}});
+    run.set_inputs({{"collect/comparisons.jsonl", files::file_digest(stage_dir("collect") / "comparisons.jsonl")},
+                    {"sft", files::file_digest(stage_dir("sft"))}});
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed reward-model training at step %lld", (long long)trainer.step_count());
     MetricsLog log(run.metrics_file(), resumed);
-    const io::SaveOptions options = tokenizer_.save_options();
+    const io::SaveOptions options = io::checkpoint_options(tokenizer_);
     const RewardEvaluation last = trainer.train(log, [&](std::int64_t step) {
       std::vector<std::int64_t> from;
       const auto reference = trainer.reference_sequences(&from);
@@ -348,7 +232,7 @@ class Pipeline {
     }, stage_out_, stop);
     if (trainer.step_count() < rc.max_steps) return false;
     // Held-out accuracy against the noise-free preferences of the labeler.
-    const GoldAccuracy gold = gold_accuracy(*model, dataset, split.validation);
+    const GoldAccuracy gold = gold_accuracy(*model, dataset, split.validation, tokenizer_, *labeler_);
     say("reward model: held-out accuracy %.3f against the labelers' rankings, %.3f against gold (%lld pairs)",
         last.ranking.accuracy(), gold.accuracy(), (long long)gold.pairs);
     stage_summary_ = {{"steps", trainer.step_count()},
@@ -357,36 +241,6 @@ class Pipeline {
                       {"eval/gold_accuracy", gold.accuracy()},
                       {"eval/gold_pairs", gold.pairs}};
     return true;
-  }
-
-  struct GoldAccuracy {
-    std::int64_t agree = 0, pairs = 0;
-    double accuracy() const { return pairs ? double(agree) / double(pairs) : 0.0; }
-  };
-
-  // Share of the pairs of `groups` (untied in gold) that the reward model orders as gold does.
-  GoldAccuracy gold_accuracy(nn::RewardModel<T, B>& rm, const data::PreferenceDataset& dataset, std::span<const std::int64_t> groups) {
-    GoldAccuracy acc;
-    for (const std::int64_t g : groups) {
-      const data::PreferenceGroup& group = dataset[g];
-      const std::vector<std::int64_t> from(group.sequences.size(), group.prompt_length);
-      const std::vector<T> r = raw_rewards(rm, std::span<const std::vector<std::int32_t>>(group.sequences), from, dataset.eos_id());
-      const auto& first = group.sequences.front();
-      const std::string prompt = tokenizer_.decode(std::span(first).first(std::size_t(group.prompt_length)));
-      std::vector<double> gold;
-      for (const auto& s : group.sequences) {
-        std::span<const std::int32_t> c = std::span(s).subspan(std::size_t(group.prompt_length));
-        if (!c.empty() && c.back() == dataset.eos_id()) c = c.first(c.size() - 1);
-        gold.push_back(labeler_->score(prompt, tokenizer_.decode(c)));
-      }
-      for (std::size_t a = 0; a < gold.size(); ++a)
-        for (std::size_t b = a + 1; b < gold.size(); ++b) {
-          if (gold[a] == gold[b]) continue;
-          ++acc.pairs;
-          acc.agree += (gold[a] > gold[b]) == (r[a] > r[b]);
-        }
-    }
-    return acc;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -401,7 +255,7 @@ class Pipeline {
     pc.seed = config_.seed + 4;
     const std::int64_t context = policy->config().n_positions;
     std::vector<std::vector<std::int32_t>> prompts;
-    for (const std::string& p : read_prompt_texts(config_.data.ppo_prompts)) {
+    for (const std::string& p : data::read_prompt_texts(config_.data.ppo_prompts)) {
       prompts.push_back(tokenizer_.encode(p));
       if (std::int64_t(prompts.back().size()) + pc.max_new_tokens > context)
         fail(config_.data.ppo_prompts, ": prompt \"", p, "\" of ", prompts.back().size(), " tokens + ppo.max_new_tokens ",
@@ -413,14 +267,14 @@ class Pipeline {
     PPOTrainer<T, B> trainer(*policy, *reference, *value, reward_model_scorer(*rm, tokenizer_.eos_id()), prompts,
                              tokenizer_.eos_id(), pc, ptx ? &*ptx : nullptr);
     RunDirectory run(out);
-    run.set_inputs({{"data.ppo_prompts", io::file_digest(config_.data.ppo_prompts)},
-                    {"data.ptx", pc.ptx_coef > 0 ? io::file_digest(config_.data.ptx) : std::string()},
-                    {"sft", io::file_digest(stage_dir("sft"))},
-                    {"reward", io::file_digest(stage_dir("reward"))}});
+    run.set_inputs({{"data.ppo_prompts", files::file_digest(config_.data.ppo_prompts)},
+                    {"data.ptx", pc.ptx_coef > 0 ? files::file_digest(config_.data.ptx) : std::string()},
+                    {"sft", files::file_digest(stage_dir("sft"))},
+                    {"reward", files::file_digest(stage_dir("reward"))}});
     const bool resumed = resume_from_latest(run, trainer);
     if (resumed) say("resumed PPO at iteration %lld", (long long)trainer.iteration());
     MetricsLog log(run.metrics_file(), resumed);
-    const io::SaveOptions options = tokenizer_.save_options();
+    const io::SaveOptions options = io::checkpoint_options(tokenizer_);
     const std::int64_t iterations = config_.ppo.iterations;
     while (trainer.iteration() < iterations) {
       nlohmann::json record = trainer.step();
@@ -450,7 +304,7 @@ class Pipeline {
     const auto sft = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
     const auto ppo = io::load_gpt<T>(stage_dir("ppo") / "policy", backend_, nn::Trainable::no);
     const auto rm = io::load_reward_model<T>(stage_dir("reward"), backend_, nn::Trainable::no);
-    std::vector<std::string> prompts = read_prompt_texts(config_.data.eval_prompts);
+    std::vector<std::string> prompts = data::read_prompt_texts(config_.data.eval_prompts);
     if (config_.eval.prompts > 0 && std::size_t(config_.eval.prompts) < prompts.size()) prompts.resize(std::size_t(config_.eval.prompts));
     EvalConfig ec = config_.eval;
     ec.seed = config_.seed + 5;
@@ -461,7 +315,7 @@ class Pipeline {
     in.win = win_rate(in.ppo.gold, in.sft.gold);
     in.stage_summaries = nlohmann::ordered_json::object();
     for (const char* s : {"sft", "collect", "reward", "ppo"}) {
-      in.stage_summaries[s] = io::read_json_file<nlohmann::ordered_json>(stage_dir(s) / "stage.json");
+      in.stage_summaries[s] = files::read_json_file<nlohmann::ordered_json>(stage_dir(s) / "stage.json");
     }
     in.samples_in_report = config_.eval.samples_in_report;
     write_eval_files(stage_dir("eval"), in);
@@ -490,3 +344,12 @@ class Pipeline {
 };
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::train {
+extern template class Pipeline<float, cpu>;
+}  // namespace rlhf::train
+#endif

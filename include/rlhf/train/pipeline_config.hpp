@@ -20,11 +20,11 @@
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/data/labeler.hpp"
 #include "rlhf/io/config_fields.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/json_text.hpp"
 #include "rlhf/loss/ppo.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
-#include "rlhf/train/ppo.hpp"
+#include "rlhf/train/ppo_config.hpp"
 #include "rlhf/train/reward.hpp"
 #include "rlhf/train/sft.hpp"
 
@@ -286,7 +286,7 @@ inline PipelineConfig pipeline_config_from_json(const nlohmann::json& j, const s
 inline PipelineConfig read_pipeline_config(const std::filesystem::path& file) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) fail(file.string(), ": no such config file");
-  const nlohmann::json j = io::read_json_file(file);
+  const nlohmann::json j = files::read_json_file(file);
   return pipeline_config_from_json(j, file.string(), std::filesystem::absolute(file).parent_path());
 }
 

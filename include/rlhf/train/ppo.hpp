@@ -44,121 +44,11 @@
 #include "rlhf/optim/adamw.hpp"
 #include "rlhf/optim/clip.hpp"
 #include "rlhf/train/metrics_log.hpp"
+#include "rlhf/train/ppo_config.hpp"
+#include "rlhf/train/rollout.hpp"
 #include "rlhf/train/trainer_state.hpp"
 
 namespace rlhf::train {
-
-struct PPOConfig {
-  // Rollout.
-  std::int64_t batch_size = 16;  // episodes (prompts) per iteration
-  std::int64_t max_new_tokens = 32;
-  SamplingParams sampling{1.0, 0, 1.0};
-  // Rewards.
-  double kl_coef = 0.05;                                 // β (the initial β when adaptive)
-  loss::KLEstimator kl_estimator = loss::KLEstimator::k1;
-  bool adaptive_kl = false;
-  double kl_target = 6.0, kl_horizon = 10000.0;          // Ziegler et al.'s controller
-  double missing_eos_penalty = 0;                        // added to the score of a response without EOS (0: none)
-  double score_clip = 0;                                 // clip scores to [−c, c] (0: none)
-  bool whiten_rewards = false;
-  // Advantages.
-  double gamma = 1.0, lambda = 0.95;
-  // Update.
-  std::int64_t ppo_epochs = 4;
-  std::int64_t mini_batch_size = 4;   // episodes per optimizer step
-  std::int64_t micro_batch_size = 0;  // episodes per forward/backward; 0: the minibatch
-  double cliprange = 0.2, cliprange_value = 0.2, vf_coef = 0.1, entropy_coef = 0.0;
-  double max_grad_norm = 1.0;
-  double learning_rate = 1e-5, value_learning_rate = 0;  // 0: learning_rate
-  optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.0};
-  double target_approx_kl = 0;  // stop the iteration's update once a minibatch's approx-KL exceeds it (0: never)
-  // PPO-ptx (InstructGPT eq. 2).
-  double ptx_coef = 0;             // γ; 0: no pretraining term
-  std::int64_t ptx_batch_size = 4;
-  std::uint64_t seed = 0;
-
-  // Errors name the fields as `names` does (core/field_names.hpp).
-  void validate(const FieldNames& names = FieldNames("PPOConfig")) const {
-    const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
-    sampling.validate(names);
-    if (sampling.temperature == 0)
-      fail(n(sampling.temperature, "temperature"), " must be > 0 for PPO (it samples; greedy decoding has no ratio)");
-    require_positive(n(batch_size, "batch_size"), batch_size);
-    require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
-    if (mini_batch_size <= 0 || mini_batch_size > batch_size || batch_size % mini_batch_size != 0)
-      fail(n(mini_batch_size, "mini_batch_size"), " must divide ", n(batch_size, "batch_size"), " = ", batch_size,
-           " (every episode in one minibatch per epoch), got ", mini_batch_size);
-    if (micro_batch_size < 0 || micro_batch_size > mini_batch_size)
-      fail(n(micro_batch_size, "micro_batch_size"), " must lie in [0, ", n(mini_batch_size, "mini_batch_size"), " = ",
-           mini_batch_size, "], got ", micro_batch_size);
-    require_positive(n(ppo_epochs, "ppo_epochs"), ppo_epochs);
-    require_finite_non_negative(n(kl_coef, "kl_coef"), kl_coef);
-    if (adaptive_kl) {
-      require_positive(n(kl_target, "kl_target"), kl_target);
-      require_positive(n(kl_horizon, "kl_horizon"), kl_horizon);
-    }
-    require_finite_non_negative(n(score_clip, "score_clip"), score_clip);
-    if (!std::isfinite(missing_eos_penalty)) fail(n(missing_eos_penalty, "missing_eos_penalty"), " must be finite");
-    require_within(n(gamma, "gamma"), gamma, 0.0, 1.0);
-    require_within(n(lambda, "lambda"), lambda, 0.0, 1.0);
-    require_positive(n(cliprange, "cliprange"), cliprange);
-    require_positive(n(cliprange_value, "cliprange_value"), cliprange_value);
-    require_finite_non_negative(n(vf_coef, "vf_coef"), vf_coef);
-    require_finite_non_negative(n(entropy_coef, "entropy_coef"), entropy_coef);
-    require_finite_non_negative(n(max_grad_norm, "max_grad_norm"), max_grad_norm);
-    require_positive(n(learning_rate, "learning_rate"), learning_rate);
-    require_finite_non_negative(n(value_learning_rate, "value_learning_rate"), value_learning_rate);
-    adamw.validate(names);
-    require_finite_non_negative(n(target_approx_kl, "target_approx_kl"), target_approx_kl);
-    require_finite_non_negative(n(ptx_coef, "ptx_coef"), ptx_coef);
-    if (ptx_coef > 0) require_positive(n(ptx_batch_size, "ptx_batch_size"), ptx_batch_size);
-  }
-};
-
-// One rollout on the host: the generation and everything PPO computes from it.
-template <class T>
-struct Rollout {
-  Generation<T> generation;
-  std::vector<std::vector<std::int32_t>> prompts;   // the prompt tokens of each episode
-  std::vector<std::vector<std::int32_t>> responses; // the response tokens (EOS excluded)
-  std::vector<bool> ended;                          // the response ends with EOS
-  std::vector<T> scores;                            // after clip and missing-EOS penalty
-  Tensor<std::int32_t, cpu> targets;                // [B, L]: tokens shifted left (target of position j)
-  // Action arrays [B, L − 1]: token j + 1 predicted at position j.
-  Tensor<T, cpu> mask, old_logp, ref_logp, values, kl, rewards, advantages, returns;
-};
-
-// The score of a finished rollout's episodes: the reward model's, or a user's function.
-template <class T>
-using Scorer = std::function<std::vector<T>(const Rollout<T>&)>;
-
-// A scorer from any callable (prompt text, response text) -> float: programmatic rewards.
-template <class T, class Tok, class Fn>
-Scorer<T> text_scorer(const Tok& tokenizer, Fn fn) {
-  return [&tokenizer, fn](const Rollout<T>& r) {
-    std::vector<T> s;
-    for (std::size_t b = 0; b < r.prompts.size(); ++b)
-      s.push_back(T(fn(tokenizer.decode(r.prompts[b]), tokenizer.decode(r.responses[b]))));
-    return s;
-  };
-}
-
-// The reward model's normalised score of each row of a generation, read at the response's EOS
-// (or its last token).
-template <class T, Backend B>
-std::vector<T> reward_model_scores(nn::RewardModel<T, B>& rm, const Generation<T>& g, std::int32_t eos_id) {
-  const std::vector<std::int64_t> from(g.response_lengths.size(), g.prompt_length);
-  const std::vector<std::int32_t> at = nn::reward_positions(g.tokens.cview(), g.attention_mask.cview(), eos_id, from);
-  Tensor<std::int32_t, B> ids_s, pos_s;
-  Tensor<T, B> mask_s;
-  return rm.scores(on_backend<B>(g.tokens.cview(), ids_s), on_backend<B>(g.positions.cview(), pos_s),
-                   on_backend<B>(g.attention_mask.cview(), mask_s), at);
-}
-
-template <class T, Backend B>
-Scorer<T> reward_model_scorer(nn::RewardModel<T, B>& rm, std::int32_t eos_id) {
-  return [&rm, eos_id](const Rollout<T>& r) { return reward_model_scores(rm, r.generation, eos_id); };
-}
 
 template <class T, Backend B>
 class PPOTrainer {
@@ -580,3 +470,13 @@ class PPOTrainer {
 };
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::train {
+extern template class PPOTrainer<float, cpu>;
+extern template class PPOTrainer<double, cpu>;
+}  // namespace rlhf::train
+#endif

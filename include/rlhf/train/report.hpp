@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/data/jsonl.hpp"
-#include "rlhf/io/atomic_file.hpp"
+#include "rlhf/files/atomic_file.hpp"
 #include "rlhf/train/evaluate.hpp"
 
 namespace rlhf::train {
@@ -93,7 +93,7 @@ inline void write_eval_files(const std::filesystem::path& dir, const ReportInput
                                        {"wins", in.win.wins},
                                        {"ties", in.win.ties},
                                        {"losses", in.win.losses}};
-  io::write_file_atomically(dir / "results.json", results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  files::write_file_atomically(dir / "results.json", results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   data::JsonlWriter samples(dir / "samples.jsonl");
   for (std::size_t i = 0; i < in.prompts.size(); ++i)
     samples.write_ordered({{"prompt", in.prompts[i]},
@@ -120,7 +120,7 @@ inline std::string write_plots(const std::filesystem::path& dir, const std::file
                   j.value("objective/scores", 0.0), j.value("objective/gold", 0.0), kl, std::sqrt(std::max(kl, 0.0)));
     tsv += line;
   });
-  io::write_file_atomically(dir / "ppo.tsv", tsv);
+  files::write_file_atomically(dir / "ppo.tsv", tsv);
   const std::string curves = R"gp(set terminal pngcairo size 1200,380 font ",10"
 set output "ppo_curves.png"
 set datafile separator "\t"
@@ -150,8 +150,8 @@ set key top left
 plot "ppo.tsv" using 5:2 axes x1y1 with points pt 7 ps 0.6 lc rgb "#1f77b4" title "reward model", \
      "ppo.tsv" using 5:3 axes x1y2 with points pt 7 ps 0.6 lc rgb "#2ca02c" title "gold (labeler)"
 )gp";
-  io::write_file_atomically(dir / "ppo_curves.gp", curves);
-  io::write_file_atomically(dir / "overoptimization.gp", over);
+  files::write_file_atomically(dir / "ppo_curves.gp", curves);
+  files::write_file_atomically(dir / "overoptimization.gp", over);
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0)
     return "gnuplot is not installed: the plots' data and scripts are in plots/ (run `gnuplot ppo_curves.gp` there)";
   const std::string cmd = "cd '" + dir.string() + "' && gnuplot ppo_curves.gp overoptimization.gp";
@@ -176,7 +176,7 @@ inline void write_report(const std::filesystem::path& file, const ReportInputs& 
   for (std::size_t i = 0; i < in.prompts.size() && std::int64_t(i) < in.samples_in_report; ++i)
     r << "| " << cell(in.prompts[i]) << " | " << cell(in.sft.responses[i]) << " | " << format("%.2f", in.sft.gold[i]) << " | "
       << cell(in.ppo.responses[i]) << " | " << format("%.2f", in.ppo.gold[i]) << " |\n";
-  io::write_file_atomically(file, r.str());
+  files::write_file_atomically(file, r.str());
 }
 
 }  // namespace rlhf::train

@@ -347,3 +347,17 @@ class RewardTrainer {
 };
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::train {
+extern template class RewardTrainer<float, cpu>;
+extern template class RewardTrainer<double, cpu>;
+extern template std::vector<float> raw_rewards(nn::RewardModel<float, cpu>&, std::span<const std::vector<std::int32_t>>,
+    std::span<const std::int64_t>, std::int32_t, std::int64_t);
+extern template std::vector<double> raw_rewards(nn::RewardModel<double, cpu>&,
+    std::span<const std::vector<std::int32_t>>, std::span<const std::int64_t>, std::int32_t, std::int64_t);
+}  // namespace rlhf::train
+#endif

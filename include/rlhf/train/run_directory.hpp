@@ -16,7 +16,7 @@
 // Resume reads the newest checkpoint-STEP, which is whole or absent; the metrics log is cut
 // back to the length it had then, so no step is logged twice. After a commit older checkpoints
 // are pruned (keep the newest `keep`). Temporaries of killed runs (partial checkpoints, the
-// ".NAME.tmp-PID-…" files of io::AtomicFile) are removed when the directory is opened. A kill
+// ".NAME.tmp-PID-…" files of files::AtomicFile) are removed when the directory is opened. A kill
 // at any instant leaves the previous checkpoint or the new one.
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,9 +36,9 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/error.hpp"
-#include "rlhf/io/atomic_file.hpp"
-#include "rlhf/io/directory_lock.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/atomic_file.hpp"
+#include "rlhf/files/directory_lock.hpp"
+#include "rlhf/files/json_text.hpp"
 
 namespace rlhf::train {
 
@@ -105,7 +105,7 @@ inline void remove_orphaned_temporaries(const std::filesystem::path& dir) {
   std::vector<std::filesystem::path> orphans, subdirs;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (io::is_orphaned_temporary(name)) orphans.push_back(e.path());
+    if (files::is_orphaned_temporary(name)) orphans.push_back(e.path());
     else if (e.is_directory() && run_detail::step_of(name) < 0 && name[0] != '.') subdirs.push_back(e.path());
   }
   for (const auto& p : orphans) std::filesystem::remove_all(p, ec);
@@ -122,7 +122,7 @@ class RunDirectory {
       : dir_(std::move(dir)), keep_(std::max(keep, 1)), exceptions_(std::uncaught_exceptions()) {
     if (dir_.empty()) fail("the output directory is empty (give a directory name)");
     created_ = !std::filesystem::exists(dir_);
-    lock_ = io::DirectoryLock(dir_);
+    lock_ = files::DirectoryLock(dir_);
     remove_orphaned_temporaries(dir_);
   }
   RunDirectory(const RunDirectory&) = delete;
@@ -176,7 +176,7 @@ class RunDirectory {
       const std::uintmax_t metrics_bytes = fs::exists(metrics_file()) ? fs::file_size(metrics_file()) : 0;
       nlohmann::ordered_json record{{"step", step}, {"metrics_bytes", metrics_bytes}};
       if (!inputs_.empty()) record["inputs"] = inputs_;
-      io::write_file_atomically(staging / checkpoint_file_name, record.dump(1) + "\n");
+      files::write_file_atomically(staging / checkpoint_file_name, record.dump(1) + "\n");
       for (const auto& e : fs::recursive_directory_iterator(staging))
         if (e.is_directory()) run_detail::sync_path(e.path(), O_RDONLY | O_DIRECTORY);
       run_detail::sync_path(staging, O_RDONLY | O_DIRECTORY);
@@ -211,7 +211,7 @@ class RunDirectory {
   // checkpoint.json of a committed checkpoint.
   static nlohmann::ordered_json read_record(const std::filesystem::path& checkpoint) {
     const std::filesystem::path file = checkpoint / checkpoint_file_name;
-    nlohmann::ordered_json record = io::read_json_file<nlohmann::ordered_json>(file);
+    nlohmann::ordered_json record = files::read_json_file<nlohmann::ordered_json>(file);
     if (!record.is_object()) fail(file.string(), ": not a JSON object");
     return record;
   }
@@ -286,7 +286,7 @@ class RunDirectory {
   int keep_;
   int exceptions_;
   bool created_ = false, committed_ = false;
-  io::DirectoryLock lock_;
+  files::DirectoryLock lock_;
 };
 
 // Resumes `trainer` from the newest checkpoint of `run` if there is one, after checking that it

@@ -232,3 +232,13 @@ class SFTTrainer {
 };
 
 }  // namespace rlhf::train
+
+// Compiled mode (RLHF_COMPILED, set by the CMake target rlhf::compiled): these specializations
+// are compiled once, in src/; a translation unit that includes this header calls them instead.
+#if defined(RLHF_COMPILED)
+#include "rlhf/backend/cpu/tag.hpp"
+namespace rlhf::train {
+extern template class SFTTrainer<float, cpu>;
+extern template class SFTTrainer<double, cpu>;
+}  // namespace rlhf::train
+#endif

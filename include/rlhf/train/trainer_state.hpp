@@ -16,8 +16,8 @@
 
 #include "rlhf/core/error.hpp"
 #include "rlhf/data/shuffle.hpp"
-#include "rlhf/io/atomic_file.hpp"
-#include "rlhf/io/json_text.hpp"
+#include "rlhf/files/atomic_file.hpp"
+#include "rlhf/files/json_text.hpp"
 #include "rlhf/io/safetensors.hpp"
 #include "rlhf/optim/adamw.hpp"
 
@@ -49,7 +49,7 @@ void load_optimizer(const std::filesystem::path& dir, optim::AdamW<T, B>& optimi
 }
 
 inline void write_trainer_state(const std::filesystem::path& dir, const nlohmann::json& state) {
-  io::write_file_atomically(dir / trainer_state_file_name, state.dump(1) + "\n");
+  files::write_file_atomically(dir / trainer_state_file_name, state.dump(1) + "\n");
 }
 
 // The text of a trainer_state.json (`file` names it in errors), with every field in `integers`
@@ -58,7 +58,7 @@ inline void write_trainer_state(const std::filesystem::path& dir, const nlohmann
 inline nlohmann::json parse_trainer_state(std::string_view text, const std::string& file,
                                           std::initializer_list<const char*> integers, std::uint64_t seed,
                                           std::size_t train_examples) {
-  const nlohmann::json state = io::parse_json(text, file, "malformed JSON");
+  const nlohmann::json state = files::parse_json(text, file, "malformed JSON");
   if (!state.is_object()) fail(file, ": expected a JSON object, got ", state.type_name());
   auto integer = [&](const char* field) -> const nlohmann::json& {
     const auto it = state.find(field);

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <new>
 
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 #include "rlhf/backend/precision.hpp"
 #include "rlhf/core/host_memory.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 #include "rlhf/backend/precision.hpp"
 #include "rlhf/core/error.hpp"
 

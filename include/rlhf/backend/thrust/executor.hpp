@@ -12,7 +12,7 @@
 #include <concepts>
 #include <cstdint>
 
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 
 namespace rlhf {
 

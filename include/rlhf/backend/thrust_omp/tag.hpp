@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rlhf/backend/backend.hpp"
+#include "rlhf/core/backend.hpp"
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/backend/thrust/executor.hpp"
 

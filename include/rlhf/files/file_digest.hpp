@@ -11,7 +11,7 @@
 
 #include "rlhf/core/error.hpp"
 
-namespace rlhf::io {
+namespace rlhf::files {
 
 namespace digest_detail {
 inline constexpr std::uint64_t fnv_offset = 14695981039346656037ull, fnv_prime = 1099511628211ull;
@@ -55,4 +55,4 @@ inline std::string file_digest(const std::filesystem::path& path,
   return hex(h);
 }
 
-}  // namespace rlhf::io
+}  // namespace rlhf::files

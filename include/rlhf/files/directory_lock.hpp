@@ -17,7 +17,7 @@
 
 #include "rlhf/core/error.hpp"
 
-namespace rlhf::io {
+namespace rlhf::files {
 
 inline constexpr std::string_view lock_file_name = ".lock";
 
@@ -86,4 +86,4 @@ class DirectoryLock {
   std::string previous_holder_;
 };
 
-}  // namespace rlhf::io
+}  // namespace rlhf::files

@@ -6,9 +6,9 @@
 // Until commit() the target is untouched; an exception, a full disk or a crash before it leaves
 // the old file (or none) in place, and the destructor removes the temporary.
 //
-//   rlhf::io::AtomicFile out("run/metrics.json");
+//   rlhf::files::AtomicFile out("run/metrics.json");
 //   out.write(text);
-//   out.commit();                    // or: rlhf::io::write_file_atomically(path, text);
+//   out.commit();                    // or: rlhf::files::write_file_atomically(path, text);
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -25,7 +25,7 @@
 
 #include "rlhf/core/error.hpp"
 
-namespace rlhf::io {
+namespace rlhf::files {
 
 class AtomicFile {
  public:
@@ -171,4 +171,4 @@ inline void write_file_atomically(const std::filesystem::path& target, std::stri
   out.commit();
 }
 
-}  // namespace rlhf::io
+}  // namespace rlhf::files

@@ -18,7 +18,7 @@
 
 #include "rlhf/core/error.hpp"
 
-namespace rlhf::io {
+namespace rlhf::files {
 
 // nlohmann's message without its exception id. A JSONL line is parsed on its own, so for it
 // (single_line) "at line 1, column 12" becomes "at column 12": the caller already names the line.
@@ -113,4 +113,20 @@ Json read_json_file(const std::filesystem::path& file) {
   return parse_json<Json>(text.str(), file.string());
 }
 
-}  // namespace rlhf::io
+// Where two JSON values first differ, for an error message: 'key "a.b" was 1, is 2', or a key
+// that is new or gone. Objects are compared key by key in the order of `a`.
+inline std::string first_difference(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b,
+                                    const std::string& path = "") {
+  if (a.is_object() && b.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      const std::string p = path.empty() ? k : path + "." + k;
+      if (!b.contains(k)) return "key \"" + p + "\" is new";
+      if (v != b[k]) return first_difference(v, b[k], p);
+    }
+    for (const auto& [k, v] : b.items())
+      if (!a.contains(k)) return "key \"" + (path.empty() ? k : path + "." + k) + "\" is gone";
+  }
+  return "key \"" + path + "\" was " + b.dump() + ", is " + a.dump();
+}
+
+}  // namespace rlhf::files
