@@ -5,6 +5,7 @@
 #include "rlhf/core/shape.hpp"
 #include "rlhf/core/tensor.hpp"
 #include "rlhf/core/philox.hpp"
+#include "rlhf/core/random_streams.hpp"
 #include "rlhf/core/backend.hpp"
 #include "rlhf/backend/cpu.hpp"
 #include "rlhf/nn/gpt.hpp"

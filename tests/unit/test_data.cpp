@@ -387,7 +387,7 @@ TEST_CASE("data: validation split is deterministic, disjoint and complete") {
   CHECK(*all.rbegin() == 99);
 
   // The layout: the first k entries of the split stream's permutation are held out.
-  std::vector<std::int64_t> p = random_permutation(rlhf::PhiloxStream{42, split_stream}, 100);
+  std::vector<std::int64_t> p = random_permutation(rlhf::PhiloxStream{42, rlhf::split_stream}, 100);
   std::vector<std::int64_t> first(p.begin(), p.begin() + 10);
   std::sort(first.begin(), first.end());
   CHECK(first == a.validation);
@@ -418,7 +418,7 @@ TEST_CASE("data: epoch order is a permutation, a pure function of (seed, epoch)"
 
   // The documented layout for n = 2: one step, j = floor(u * 2 / 2^64) = the top bit of u.
   for (std::int64_t e = 0; e < 16; ++e) {
-    const rlhf::PhiloxStream rng{9, epoch_stream + static_cast<std::uint64_t>(e)};
+    const rlhf::PhiloxStream rng{9, rlhf::epoch_stream + static_cast<std::uint64_t>(e)};
     const bool swapped = (rng.word(1) >> 31) == 0;  // j = 0: swap positions 1 and 0
     CHECK(epoch_order(9, e, 2) == (swapped ? std::vector<std::int64_t>{1, 0} : std::vector<std::int64_t>{0, 1}));
   }

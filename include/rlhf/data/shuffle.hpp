@@ -23,11 +23,11 @@
 
 #include "rlhf/core/error.hpp"
 #include "rlhf/core/philox.hpp"
+#include "rlhf/core/random_streams.hpp"
 
 namespace rlhf::data {
 
-inline constexpr std::uint64_t split_stream = 0x53504C54'00000000ull;  // "SPLT"
-inline constexpr std::uint64_t epoch_stream = 0x45504F43'00000000ull;  // "EPOC"
+// split_stream and epoch_stream: core/random_streams.hpp.
 
 namespace detail {
 // The upper 64 bits of the 128-bit product a * b (portable: no __int128).

@@ -17,6 +17,7 @@
 
 #include "rlhf/backend/cpu/tag.hpp"
 #include "rlhf/core/philox.hpp"
+#include "rlhf/core/random_streams.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/nn/gpt.hpp"
 
@@ -113,7 +114,7 @@ Generation<T> generate(nn::GPT<T, B>& model, const std::vector<std::vector<std::
   Tensor<T, B> next_logp(Shape{Bn});
   std::vector<bool> finished(prompts.size(), false);
   std::vector<std::int64_t> response_lengths(prompts.size(), 0);
-  const PhiloxStream rng{config.seed, 0};
+  const PhiloxStream rng{config.seed, generation_stream};
   std::int64_t steps = 0;
   while (true) {
     const std::int64_t col = Pn + steps;

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/philox.hpp"
+#include "rlhf/core/random_streams.hpp"
 #include "rlhf/core/sampling.hpp"
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/data/labeler.hpp"
@@ -70,8 +71,7 @@ struct CollectStats {
   double agreement = 0;  // share of ranked pairs whose order agrees with the gold scores (untied in gold)
 };
 
-inline constexpr std::uint64_t collect_k_stream = 0x434F4C4C4B000000ull;     // "COLLK"
-inline constexpr std::uint64_t collect_rank_stream = 0x434F4C4C52000000ull;  // "COLLR"
+// collect_k_stream and collect_rank_stream: core/random_streams.hpp.
 
 template <class T, Backend B, data::Tokenizer Tok>
 std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& tokenizer, const data::Labeler& labeler,

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rlhf/core/random_streams.hpp"
 #include "rlhf/data/any_tokenizer.hpp"
 #include "rlhf/data/jsonl.hpp"
 #include "rlhf/data/prompt_file.hpp"
@@ -162,7 +163,7 @@ class Pipeline {
     const data::SftDataset dataset = data::load_sft_jsonl(config_.data.sft, tokenizer_, config_.sft.max_length);
     say("%s: %s", config_.data.sft.c_str(), dataset.summary().c_str());
     SFTConfig tc = config_.sft.train;
-    tc.seed = config_.seed;
+    tc.seed = stage_seed(config_.seed, Stage::sft);
     const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
     SFTTrainer<T, B> trainer(*model, dataset, split, tc);
     RunDirectory run(out);
@@ -186,7 +187,7 @@ class Pipeline {
     const auto policy = io::load_gpt<T>(stage_dir("sft"), backend_, nn::Trainable::no);
     const std::vector<std::string> prompts = data::read_prompt_texts(config_.data.collect_prompts);
     CollectConfig cc = config_.collect;
-    cc.seed = config_.seed + 2;
+    cc.seed = stage_seed(config_.seed, Stage::collect);
     CollectStats stats;
     const std::vector<Comparison> comparisons = collect_comparisons(*policy, tokenizer_, *labeler_, prompts, cc, &stats);
     write_comparisons_jsonl(stage_dir("collect") / "comparisons.jsonl", comparisons);
@@ -204,7 +205,7 @@ class Pipeline {
   bool run_reward(const StopRequested& stop) {
     const std::filesystem::path out = stage_dir("reward");
     RewardConfig rc = config_.reward.train;
-    rc.seed = config_.seed + 3;
+    rc.seed = stage_seed(config_.seed, Stage::reward);
     auto model = io::reward_model_from_lm<T>(stage_dir("sft"), rc.seed, backend_);
     const data::PreferenceDataset dataset =
         data::load_preference_jsonl(stage_dir("collect") / "comparisons.jsonl", tokenizer_, model->config().n_positions);
@@ -252,7 +253,7 @@ class Pipeline {
     auto rm = io::load_reward_model<T>(stage_dir("reward"), backend_, nn::Trainable::no);
     auto value = io::load_reward_model<T>(stage_dir("reward"), backend_);
     PPOConfig pc = config_.ppo.train;
-    pc.seed = config_.seed + 4;
+    pc.seed = stage_seed(config_.seed, Stage::ppo);
     const std::int64_t context = policy->config().n_positions;
     std::vector<std::vector<std::int32_t>> prompts;
     for (const std::string& p : data::read_prompt_texts(config_.data.ppo_prompts)) {
@@ -307,7 +308,7 @@ class Pipeline {
     std::vector<std::string> prompts = data::read_prompt_texts(config_.data.eval_prompts);
     if (config_.eval.prompts > 0 && std::size_t(config_.eval.prompts) < prompts.size()) prompts.resize(std::size_t(config_.eval.prompts));
     EvalConfig ec = config_.eval;
-    ec.seed = config_.seed + 5;
+    ec.seed = stage_seed(config_.seed, Stage::eval);
     ReportInputs in;
     in.sft = sample_policy(*sft, *sft, *rm, tokenizer_, *labeler_, prompts, ec);
     in.ppo = sample_policy(*ppo, *sft, *rm, tokenizer_, *labeler_, prompts, ec);

@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/backend/staging.hpp"
+#include "rlhf/core/random_streams.hpp"
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/io/reward_checkpoint.hpp"
 #include "rlhf/data/batch.hpp"
@@ -78,7 +79,7 @@ class PPOTrainer {
     if (reference.trainable()) fail("PPOTrainer: the reference model must be frozen (GPT built with Trainable::no)");
     if (!policy.trainable() || !value.gpt().trainable()) fail("PPOTrainer: policy and value model must be trainable");
     if (config_.ptx_coef > 0 && (!ptx_ || ptx_->size() == 0)) fail("PPOTrainer: ptx_coef > 0 needs a pretraining dataset");
-    if (config_.ptx_coef > 0) ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config.seed ^ 0x505458ull);
+    if (config_.ptx_coef > 0) ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config.seed ^ ptx_seed_mask);
     for (std::size_t i = 0; i < prompts.size(); ++i)
       if (prompts[i].empty()) fail("PPOTrainer: prompt ", i, " is empty");
   }
@@ -98,7 +99,7 @@ class PPOTrainer {
     g.sampling = config_.sampling;
     g.eos_id = eos_;
     g.pad_id = pad_id();
-    g.seed = config_.seed + 0x9E3779B97F4A7C15ull * std::uint64_t(iteration_ + 1);
+    g.seed = rollout_seed(config_.seed, iteration_);
     r.generation = generate(policy_, r.prompts, g);
     const Generation<T>& gen = r.generation;
     const std::int64_t Bn = gen.tokens.size(0), L = gen.tokens.size(1), A = L - 1;
@@ -206,7 +207,7 @@ class PPOTrainer {
     prompt_sampler_ = data::EpochSampler(all_indices(prompts_.size()), config_.seed,
                                          {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
     if (ptx_sampler_)
-      ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config_.seed ^ 0x505458ull,
+      ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config_.seed ^ ptx_seed_mask,
                            data::DataPosition{state["ptx_epoch"].get<std::int64_t>(), state["ptx_index"].get<std::int64_t>()});
   }
 
@@ -300,7 +301,7 @@ class PPOTrainer {
     bool stop = false;
     for (std::int64_t epoch = 0; epoch < config_.ppo_epochs && !stop; ++epoch) {
       const std::vector<std::int64_t> order = data::random_permutation(
-          PhiloxStream{config_.seed, 0x50504F00'00000000ull + std::uint64_t(iteration_) * 64 + std::uint64_t(epoch)}, Bn);
+          PhiloxStream{config_.seed, ppo_minibatch_stream(iteration_, epoch)}, Bn);
       for (std::int64_t m0 = 0; m0 + config_.mini_batch_size <= Bn && !stop; m0 += config_.mini_batch_size) {
         const std::span<const std::int64_t> mini(order.data() + m0, std::size_t(config_.mini_batch_size));
         double mini_tokens = 0;

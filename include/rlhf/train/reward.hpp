@@ -41,19 +41,19 @@
 
 namespace rlhf::train {
 
-struct RewardConfig {
+// The step loop's fields (train/step_loop.hpp), with the reward model's defaults: 500 steps at
+// 1e-4, 20 warmup steps, no weight decay; and its own fields.
+struct RewardConfig : StepLoopConfig {
   std::int64_t batch_size = 32;             // groups per optimizer step
   std::int64_t micro_batch_tokens = 8192;   // padded tokens per forward/backward (rows × longest)
-  std::int64_t max_steps = 500;
-  double learning_rate = 1e-4;
-  std::int64_t warmup_steps = 20;
-  double min_lr_ratio = 0.1;
-  optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.0};
-  double max_grad_norm = 1.0;      // 0: no clipping
-  double center_coefficient = 0;   // pairwise data: c · mean((r_w + r_l)²); 0: off
-  std::int64_t log_every = 10;
-  std::int64_t eval_every = 100;   // 0: evaluate only at the end
-  std::uint64_t seed = 0;
+  double center_coefficient = 0;            // pairwise data: c · mean((r_w + r_l)²); 0: off
+
+  RewardConfig() {
+    max_steps = 500;
+    learning_rate = 1e-4;
+    warmup_steps = 20;
+    adamw.weight_decay = 0.0;
+  }
 
   // Errors name the fields as `names` does (core/field_names.hpp).
   void validate(const FieldNames& names = FieldNames("RewardConfig")) const {
@@ -62,9 +62,6 @@ struct RewardConfig {
     require_positive(n(micro_batch_tokens, "micro_batch_tokens"), micro_batch_tokens);
     require_finite_non_negative(n(center_coefficient, "center_coefficient"), center_coefficient);
     validate_step_options(*this, names);
-  }
-  optim::WarmupCosine schedule() const {
-    return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};
   }
 };
 

@@ -30,19 +30,12 @@
 
 namespace rlhf::train {
 
-struct SFTConfig {
+// The step loop's fields (train/step_loop.hpp: max_steps 1000, learning_rate 3e-4, warmup_steps
+// 50, AdamW weight decay 0.1, ...) and SFT's own.
+struct SFTConfig : StepLoopConfig {
   std::int64_t batch_size = 16;       // sequences per optimizer step
   std::int64_t micro_batch_size = 0;  // sequences per forward/backward; 0: the whole batch
-  std::int64_t max_steps = 1000;
-  double learning_rate = 3e-4;
-  std::int64_t warmup_steps = 50;
-  double min_lr_ratio = 0.1;
-  optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.1};
-  double max_grad_norm = 1.0;  // 0: no clipping
-  std::int64_t log_every = 10;
-  std::int64_t eval_every = 100;      // 0: evaluate only at the end
   std::int64_t eval_max_batches = 0;  // 0: the whole validation set
-  std::uint64_t seed = 0;
 
   // Errors name the fields as `names` does (core/field_names.hpp).
   void validate(const FieldNames& names = FieldNames("SFTConfig")) const {
@@ -53,9 +46,6 @@ struct SFTConfig {
            "], got ", micro_batch_size);
     if (eval_max_batches < 0) fail(n(eval_max_batches, "eval_max_batches"), " must be >= 0, got ", eval_max_batches);
     validate_step_options(*this, names);
-  }
-  optim::WarmupCosine schedule() const {
-    return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};
   }
 };
 

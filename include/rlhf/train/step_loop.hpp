@@ -5,6 +5,7 @@
 // with a progress line, at step 1, every log_every steps and at each evaluation. After every
 // step, stop() is asked whether to stop early (the CLI's Ctrl-C): if so, on_checkpoint(step)
 // runs and the loop returns false, so that a resumed run continues from that step.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
@@ -13,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "rlhf/core/field_names.hpp"
+#include "rlhf/optim/adamw.hpp"
+#include "rlhf/optim/schedule.hpp"
 #include "rlhf/train/metrics_log.hpp"
 
 namespace rlhf::train {
@@ -21,10 +24,28 @@ struct StepSchedule {
   std::int64_t max_steps, eval_every, log_every;
 };
 
-// The checks of the fields SFTConfig and RewardConfig share: the step count, the schedule, the
-// optimizer, clipping and the evaluation/log cadence.
-template <class Config>
-void validate_step_options(const Config& c, const FieldNames& names) {
+// What a trainer that counts optimizer steps is configured with, whatever it trains: the step
+// count, the learning-rate schedule, the optimizer, clipping, the evaluation/log cadence and the
+// seed. SFTConfig and RewardConfig are this plus their own fields (and their own defaults).
+struct StepLoopConfig {
+  std::int64_t max_steps = 1000;
+  double learning_rate = 3e-4;
+  std::int64_t warmup_steps = 50;
+  double min_lr_ratio = 0.1;
+  optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.1};
+  double max_grad_norm = 1.0;  // 0: no clipping
+  std::int64_t log_every = 10;
+  std::int64_t eval_every = 100;  // 0: evaluate only at the end
+  std::uint64_t seed = 0;
+
+  // Linear warmup, then cosine decay to min_lr_ratio × learning_rate at max_steps.
+  optim::WarmupCosine schedule() const {
+    return {learning_rate, std::min(warmup_steps, max_steps), max_steps, min_lr_ratio};
+  }
+};
+
+// The checks of the fields of StepLoopConfig; errors name them as `names` does.
+inline void validate_step_options(const StepLoopConfig& c, const FieldNames& names) {
   const auto n = [&](const auto& field, std::string_view member) { return names(&field, member); };
   require_within<std::int64_t>(n(c.max_steps, "max_steps"), c.max_steps, 1, 1'000'000'000);
   require_positive(n(c.learning_rate, "learning_rate"), c.learning_rate);

@@ -15,6 +15,7 @@
 #include <numeric>
 #include <vector>
 
+#include "rlhf/backend/cpu/parallel.hpp"
 #include "rlhf/backend/cpu/vocab_rows.hpp"
 #include "rlhf/core/philox.hpp"
 #include "rlhf/core/sampling.hpp"

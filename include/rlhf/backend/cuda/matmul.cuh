@@ -20,6 +20,7 @@
 #include "rlhf/backend/kernel_checks.hpp"
 #include "rlhf/backend/portable/bias.hpp"
 #include "rlhf/backend/portable/round.hpp"
+#include "rlhf/core/tensor.hpp"
 #include "rlhf/core/weight_layout.hpp"
 
 namespace rlhf {
