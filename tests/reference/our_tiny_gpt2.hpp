@@ -12,7 +12,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "rlhf/rlhf.hpp"
+#include "rlhf/backend/cpu.hpp"
+#include "rlhf/core/philox.hpp"
+#include "rlhf/nn/gpt.hpp"
 
 namespace rlhf_reference {
 

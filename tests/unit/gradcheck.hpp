@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "omp_threads.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace gradcheck {
 

@@ -24,7 +24,7 @@
 #include "rlhf/files/atomic_file.hpp"
 #include "rlhf/io/checkpoint.hpp"
 #include "rlhf/io/safetensors.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_checkpoint {
 

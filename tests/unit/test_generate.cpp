@@ -6,7 +6,7 @@
 #include <map>
 #include <vector>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_generate {
 

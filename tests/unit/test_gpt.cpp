@@ -8,7 +8,7 @@
 #include "allocation_counter.hpp"
 #include "gradcheck.hpp"
 #include "rlhf/nn/gpt.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_gpt {
 

@@ -26,7 +26,7 @@
 #include "omp_threads.hpp"
 #include "temp_dir.hpp"
 #include "rlhf/data/byte_tokenizer.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/reward.hpp"
 #include "rlhf/train/sft.hpp"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gradcheck.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_kernels_grad {
 

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_kernels_values {
 

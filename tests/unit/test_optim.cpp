@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_optim {
 

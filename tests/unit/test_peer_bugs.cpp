@@ -14,7 +14,7 @@
 #include <limits>
 #include <vector>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 #include "rlhf/train/ppo.hpp"
 
 namespace test_peer_bugs {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_philox {
 

@@ -11,10 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 #include "rlhf/train/collect.hpp"
 #include "rlhf/train/evaluate.hpp"
+#include "rlhf/train/metrics_log.hpp"
 #include "rlhf/train/pipeline_config.hpp"
+#include "rlhf/train/step_loop.hpp"
 #include "error_of.hpp"
 #include "temp_dir.hpp"
 

@@ -13,7 +13,7 @@
 #include "error_of.hpp"
 #include "gradcheck.hpp"
 #include "temp_dir.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 #include "rlhf/train/ppo.hpp"
 #include "rlhf/train/run_directory.hpp"
 

@@ -11,7 +11,7 @@
 
 #include "gradcheck.hpp"
 #include "rlhf/loss/ppo.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_ppo_losses {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "error_of.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_precision {
 

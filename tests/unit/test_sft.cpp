@@ -10,7 +10,8 @@
 #include <random>
 
 #include "rlhf/data/byte_tokenizer.hpp"
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
+#include "rlhf/train/metrics_log.hpp"
 #include "rlhf/train/sft.hpp"
 
 namespace test_sft {

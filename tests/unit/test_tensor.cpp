@@ -10,7 +10,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "rlhf/rlhf.hpp"
+#include "below_training.hpp"
 
 namespace test_tensor {
 

@@ -83,65 +83,16 @@ class RewardModel {
   // Raw rewards [B] of a batch: the head on the hidden state at position read_at[b] of row b.
   // ids, positions, key_mask as GPT::forward. Valid until the next call.
   View<const T, B> rewards(In<std::int32_t, B> ids, In<std::int32_t, B> positions, In<T, B> key_mask,
-                           std::span<const std::int32_t> read_at) {
-    constexpr std::string_view op = "RewardModel::rewards";
-    check::rank(op, "ids", ids, 2);
-    const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config().n_embd;
-    if (static_cast<std::int64_t>(read_at.size()) != Bn)
-      fail(op, ": ", read_at.size(), " read positions for ", Bn, " rows (ids ", ids.shape(), ")");
-    rows_host_.resize(read_at.size());
-    for (std::int64_t b = 0; b < Bn; ++b) {
-      const std::int32_t t = read_at[static_cast<std::size_t>(b)];
-      if (t < 0 || t >= Tn) fail(op, ": read position ", t, " of row ", b, " is outside the ", Tn, " columns of ids ", ids.shape());
-      rows_host_[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(b * Tn + t);
-    }
-    const View<const T, B> hidden = gpt_.forward(ids, positions, key_mask);
-    forwarded_ += Bn;
-    plan(Bn, Tn);
-    bytes_from_host(backend(), rows_.data(), rows_host_.data(), rows_host_.size() * sizeof(std::int32_t));
-    // The rows to read are a gather, which is what an embedding lookup is: table = hidden.
-    embedding_forward(backend(), s_.picked, hidden.reshape({Bn * Tn, C}), View<const std::int32_t, B>(rows_.cview()));
-    matmul_forward(backend(), s_.out.reshape({Bn, 1}), s_.picked, w_, View<const T, B>{}, WeightLayout::out_in);
-    mode_ = Mode::rewards;
-    return s_.out;
-  }
+                           std::span<const std::int32_t> read_at);
 
   // drewards [B]: dloss/dr of the last rewards() call. Accumulates into gpt().gradients().
-  void backward(In<T, B> drewards) {
-    if (mode_ != Mode::rewards) fail("RewardModel::backward: call rewards() first");
-    check::shape("RewardModel::backward", "drewards", drewards, s_.out.shape());
-    const std::int64_t Bn = planned_b_, Tn = planned_t_, C = config().n_embd;
-    zero_bytes(backend(), s_.dpicked.data(), s_.dpicked.bytes());
-    matmul_backward(backend(), s_.dpicked, dw_, View<T, B>{}, drewards.reshape({Bn, 1}), s_.picked, w_,
-                    WeightLayout::out_in);
-    zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
-    embedding_backward(backend(), s_.dhidden.reshape({Bn * Tn, C}), s_.dpicked, View<const std::int32_t, B>(rows_.cview()));
-    gpt_.backward_hidden(s_.dhidden);
-  }
+  void backward(In<T, B> drewards);
 
   // The head at every position: values [B, T] (PPO's value model). Valid until the next call.
-  View<const T, B> values(In<std::int32_t, B> ids, In<std::int32_t, B> positions = {}, In<T, B> key_mask = {}) {
-    check::rank("RewardModel::values", "ids", ids, 2);
-    const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config().n_embd;
-    hidden_ = gpt_.forward(ids, positions, key_mask);
-    forwarded_ += Bn;
-    plan(Bn, Tn);
-    matmul_forward(backend(), s_.values.reshape({Bn * Tn, 1}), hidden_.reshape({Bn * Tn, C}), w_, View<const T, B>{},
-                   WeightLayout::out_in);
-    mode_ = Mode::values;
-    return s_.values;
-  }
+  View<const T, B> values(In<std::int32_t, B> ids, In<std::int32_t, B> positions = {}, In<T, B> key_mask = {});
 
   // dvalues [B, T]: dloss/dvalue of the last values() call. Accumulates into gpt().gradients().
-  void backward_values(In<T, B> dvalues) {
-    if (mode_ != Mode::values) fail("RewardModel::backward_values: call values() first");
-    check::shape("RewardModel::backward_values", "dvalues", dvalues, s_.values.shape());
-    const std::int64_t N = planned_b_ * planned_t_, C = config().n_embd;
-    zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
-    matmul_backward(backend(), s_.dhidden.reshape({N, C}), dw_, View<T, B>{}, dvalues.reshape({N, 1}),
-                    hidden_.reshape({N, C}), w_, WeightLayout::out_in);
-    gpt_.backward_hidden(s_.dhidden);
-  }
+  void backward_values(In<T, B> dvalues);
 
   // Normalised rewards gain · r + bias of a batch, on the host.
   std::vector<T> scores(In<std::int32_t, B> ids, In<std::int32_t, B> positions, In<T, B> key_mask,
@@ -155,20 +106,10 @@ class RewardModel {
 
   double gain() const { return gain_; }
   double bias() const { return bias_; }
-  void set_normalization(double gain, double bias) {
-    if (!std::isfinite(gain) || !std::isfinite(bias) || gain == 0)
-      fail("RewardModel::set_normalization: gain ", gain, " and bias ", bias, " must be finite, gain nonzero");
-    gain_ = gain;
-    bias_ = bias;
-  }
+  void set_normalization(double gain, double bias);
   // Gain and bias that map raw rewards with this mean and (population) standard deviation to
   // mean 0 and std 1.
-  void normalize_to(double mean, double std_dev) {
-    if (!(std_dev > 0) || !std::isfinite(std_dev) || !std::isfinite(mean))
-      fail("RewardModel::normalize_to: the reference rewards have mean ", mean, " and std ", std_dev,
-           " (need a finite mean and a positive std: more than one distinct reward)");
-    set_normalization(1 / std_dev, -mean / std_dev);
-  }
+  void normalize_to(double mean, double std_dev);
 
  private:
   enum class Mode { none, rewards, values };
@@ -180,21 +121,7 @@ class RewardModel {
     View<T, B> dhidden;  // [B, T, C]
   };
 
-  void plan(std::int64_t Bn, std::int64_t Tn) {
-    if (Bn == planned_b_ && Tn == planned_t_) return;
-    const std::int64_t C = config().n_embd;
-    arena_.plan([&](Arena<T, B>& a) {
-      s_.picked = a.take({Bn, C});
-      s_.out = a.take({Bn});
-      s_.values = a.take({Bn, Tn});
-      if (!gpt_.trainable()) return;  // frozen: forward only
-      s_.dpicked = a.take({Bn, C});
-      s_.dhidden = a.take({Bn, Tn, C});
-    });
-    if (rows_.numel() != Bn) rows_ = Tensor<std::int32_t, B>(Shape{Bn});
-    planned_b_ = Bn;
-    planned_t_ = Tn;
-  }
+  void plan(std::int64_t Bn, std::int64_t Tn);
 
   GPT<T, B> gpt_;
   View<T, B> w_, dw_;  // score.weight [1, C] and its gradient
@@ -208,6 +135,105 @@ class RewardModel {
   std::int64_t forwarded_ = 0;
   Mode mode_ = Mode::none;
 };
+
+// RewardModel's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
+// a translation unit that includes this header does not compile them again: the extern template
+// declarations at the end skip only what is not defined in the class.
+template <class T, Backend B>
+View<const T, B> RewardModel<T, B>::rewards(In<std::int32_t, B> ids, In<std::int32_t, B> positions, In<T, B> key_mask,
+                                            std::span<const std::int32_t> read_at) {
+  constexpr std::string_view op = "RewardModel::rewards";
+  check::rank(op, "ids", ids, 2);
+  const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config().n_embd;
+  if (static_cast<std::int64_t>(read_at.size()) != Bn)
+    fail(op, ": ", read_at.size(), " read positions for ", Bn, " rows (ids ", ids.shape(), ")");
+  rows_host_.resize(read_at.size());
+  for (std::int64_t b = 0; b < Bn; ++b) {
+    const std::int32_t t = read_at[static_cast<std::size_t>(b)];
+    if (t < 0 || t >= Tn) fail(op, ": read position ", t, " of row ", b, " is outside the ", Tn, " columns of ids ", ids.shape());
+    rows_host_[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(b * Tn + t);
+  }
+  const View<const T, B> hidden = gpt_.forward(ids, positions, key_mask);
+  forwarded_ += Bn;
+  plan(Bn, Tn);
+  bytes_from_host(backend(), rows_.data(), rows_host_.data(), rows_host_.size() * sizeof(std::int32_t));
+  // The rows to read are a gather, which is what an embedding lookup is: table = hidden.
+  embedding_forward(backend(), s_.picked, hidden.reshape({Bn * Tn, C}), View<const std::int32_t, B>(rows_.cview()));
+  matmul_forward(backend(), s_.out.reshape({Bn, 1}), s_.picked, w_, View<const T, B>{}, WeightLayout::out_in);
+  mode_ = Mode::rewards;
+  return s_.out;
+}
+
+template <class T, Backend B>
+void RewardModel<T, B>::backward(In<T, B> drewards) {
+  if (mode_ != Mode::rewards) fail("RewardModel::backward: call rewards() first");
+  check::shape("RewardModel::backward", "drewards", drewards, s_.out.shape());
+  const std::int64_t Bn = planned_b_, Tn = planned_t_, C = config().n_embd;
+  zero_bytes(backend(), s_.dpicked.data(), s_.dpicked.bytes());
+  matmul_backward(backend(), s_.dpicked, dw_, View<T, B>{}, drewards.reshape({Bn, 1}), s_.picked, w_,
+                  WeightLayout::out_in);
+  zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
+  embedding_backward(backend(), s_.dhidden.reshape({Bn * Tn, C}), s_.dpicked, View<const std::int32_t, B>(rows_.cview()));
+  gpt_.backward_hidden(s_.dhidden);
+}
+
+template <class T, Backend B>
+View<const T, B> RewardModel<T, B>::values(In<std::int32_t, B> ids, In<std::int32_t, B> positions,
+                                           In<T, B> key_mask) {
+  check::rank("RewardModel::values", "ids", ids, 2);
+  const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config().n_embd;
+  hidden_ = gpt_.forward(ids, positions, key_mask);
+  forwarded_ += Bn;
+  plan(Bn, Tn);
+  matmul_forward(backend(), s_.values.reshape({Bn * Tn, 1}), hidden_.reshape({Bn * Tn, C}), w_, View<const T, B>{},
+                 WeightLayout::out_in);
+  mode_ = Mode::values;
+  return s_.values;
+}
+
+template <class T, Backend B>
+void RewardModel<T, B>::backward_values(In<T, B> dvalues) {
+  if (mode_ != Mode::values) fail("RewardModel::backward_values: call values() first");
+  check::shape("RewardModel::backward_values", "dvalues", dvalues, s_.values.shape());
+  const std::int64_t N = planned_b_ * planned_t_, C = config().n_embd;
+  zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
+  matmul_backward(backend(), s_.dhidden.reshape({N, C}), dw_, View<T, B>{}, dvalues.reshape({N, 1}),
+                  hidden_.reshape({N, C}), w_, WeightLayout::out_in);
+  gpt_.backward_hidden(s_.dhidden);
+}
+
+template <class T, Backend B>
+void RewardModel<T, B>::set_normalization(double gain, double bias) {
+  if (!std::isfinite(gain) || !std::isfinite(bias) || gain == 0)
+    fail("RewardModel::set_normalization: gain ", gain, " and bias ", bias, " must be finite, gain nonzero");
+  gain_ = gain;
+  bias_ = bias;
+}
+
+template <class T, Backend B>
+void RewardModel<T, B>::normalize_to(double mean, double std_dev) {
+  if (!(std_dev > 0) || !std::isfinite(std_dev) || !std::isfinite(mean))
+    fail("RewardModel::normalize_to: the reference rewards have mean ", mean, " and std ", std_dev,
+         " (need a finite mean and a positive std: more than one distinct reward)");
+  set_normalization(1 / std_dev, -mean / std_dev);
+}
+
+template <class T, Backend B>
+void RewardModel<T, B>::plan(std::int64_t Bn, std::int64_t Tn) {
+  if (Bn == planned_b_ && Tn == planned_t_) return;
+  const std::int64_t C = config().n_embd;
+  arena_.plan([&](Arena<T, B>& a) {
+    s_.picked = a.take({Bn, C});
+    s_.out = a.take({Bn});
+    s_.values = a.take({Bn, Tn});
+    if (!gpt_.trainable()) return;  // frozen: forward only
+    s_.dpicked = a.take({Bn, C});
+    s_.dhidden = a.take({Bn, Tn, C});
+  });
+  if (rows_.numel() != Bn) rows_ = Tensor<std::int32_t, B>(Shape{Bn});
+  planned_b_ = Bn;
+  planned_t_ = Tn;
+}
 
 }  // namespace rlhf::nn
 

@@ -35,18 +35,7 @@ class AdamW {
   }
 
   // One update of every parameter with learning rate lr.
-  void step(View<T, B> params, In<T, B> grads, double lr) {
-    check::shape("AdamW::step", "params", params, m_.shape());
-    check::shape("AdamW::step", "grads", grads, m_.shape());
-    ++t_;
-    AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0,
-                1 - std::pow(config_.beta1, double(t_)), 1 - std::pow(config_.beta2, double(t_))};
-    for (const nn::ParameterInfo& p : layout_.params()) {
-      s.weight_decay = p.decay ? config_.weight_decay : 0.0;
-      auto slice = [&](auto buffer) { return decltype(buffer)(buffer.data() + p.offset, p.shape); };
-      adamw_update(be_, slice(params), slice(grads), slice(m_.view()), slice(v_.view()), s);
-    }
-  }
+  void step(View<T, B> params, In<T, B> grads, double lr);
 
   const AdamWConfig& config() const { return config_; }
   std::int64_t steps() const { return t_; }
@@ -62,6 +51,23 @@ class AdamW {
   Tensor<T, B> m_, v_;
   std::int64_t t_ = 0;
 };
+
+// AdamW's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
+// a translation unit that includes this header does not compile them again: the extern template
+// declarations at the end skip only what is not defined in the class.
+template <class T, Backend B>
+void AdamW<T, B>::step(View<T, B> params, In<T, B> grads, double lr) {
+  check::shape("AdamW::step", "params", params, m_.shape());
+  check::shape("AdamW::step", "grads", grads, m_.shape());
+  ++t_;
+  AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0,
+              1 - std::pow(config_.beta1, double(t_)), 1 - std::pow(config_.beta2, double(t_))};
+  for (const nn::ParameterInfo& p : layout_.params()) {
+    s.weight_decay = p.decay ? config_.weight_decay : 0.0;
+    auto slice = [&](auto buffer) { return decltype(buffer)(buffer.data() + p.offset, p.shape); };
+    adamw_update(be_, slice(params), slice(grads), slice(m_.view()), slice(v_.view()), s);
+  }
+}
 
 }  // namespace rlhf::optim
 

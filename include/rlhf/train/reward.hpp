@@ -171,94 +171,14 @@ class RewardTrainer {
 
   // The loss of one micro-batch and its gradient with respect to its rewards, weighted by the
   // micro-batch's share (its groups / the step's groups).
-  double micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards, std::span<T> drewards, double share) const {
-    double loss = 0;
-    if (dataset_.format() == data::PreferenceFormat::pairwise) {
-      const std::size_t P = batch.groups.size();
-      pair_r_.resize(2 * P);
-      pair_d_.resize(2 * P);
-      margins_.resize(P);
-      for (std::size_t p = 0; p < P; ++p) {
-        const std::int64_t o = batch.groups[p].offset;  // chosen at o (rank 1), rejected at o + 1
-        pair_r_[p] = rewards[std::size_t(o)];
-        pair_r_[P + p] = rewards[std::size_t(o + 1)];
-        margins_[p] = T(batch.margins[p]);
-      }
-      const std::span<const T> all(pair_r_);
-      loss = loss::pairwise_loss<T>(all.first(P), all.last(P), std::span(pair_d_).first(P), std::span(pair_d_).last(P),
-                                    {dataset_.has_margin() ? std::span<const T>(margins_) : std::span<const T>{},
-                                     config_.center_coefficient});
-      std::fill(drewards.begin(), drewards.end(), T(0));
-      for (std::size_t p = 0; p < P; ++p) {
-        const auto o = std::size_t(batch.groups[p].offset);
-        drewards[o] = pair_d_[p];
-        drewards[o + 1] = pair_d_[P + p];
-      }
-    } else {
-      loss = loss::kwise_loss<T>(rewards, batch.groups, drewards);
-    }
-    for (T& d : drewards) d = T(double(d) * share);
-    return loss;
-  }
+  double micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards, std::span<T> drewards, double share) const;
 
   // One optimizer step; returns its metrics.
-  nlohmann::json step() {
-    const auto start = std::chrono::steady_clock::now();
-    sampler_.next(config_.batch_size, batch_groups_);
-    model_.zero_grad();
-    double loss = 0;
-    loss::RankingStats ranking;
-    RewardMoments moments;
-    for (const auto& micro : data::plan_micro_batches(dataset_, batch_groups_, config_.micro_batch_tokens)) {
-      const data::RewardBatch<T>& batch = batcher_.fill(dataset_, micro);
-      const std::span<const T> r = forward(batch);
-      drewards_.resize(r.size());
-      const double share = double(micro.size()) / double(batch_groups_.size());
-      const double l = micro_loss(batch, r, drewards_, share);
-      if (!std::isfinite(l)) fail("RewardTrainer: the loss is ", l, " at step ", step_, " (learning rate too high?)");
-      loss += share * l;
-      ranking += loss::ranking_stats(r, batch.groups);
-      moments.add(r);
-      bytes_from_host(model_.backend(), drewards_device_.data(), drewards_.data(), drewards_.size() * sizeof(T));
-      model_.backward(drewards_device_.cview());
-    }
-    const double grad_norm = optim::clip_grad_norm(model_.backend(), model_.gpt().gradients().view(), config_.max_grad_norm);
-    const double lr = config_.schedule()(step_);
-    optimizer_.step(model_.gpt().parameters().view(), model_.gpt().gradients(), lr);
-    ++step_;
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    return {{"step", step_},
-            {"train/loss", loss},
-            {"train/accuracy", ranking.accuracy()},
-            {"train/margin", ranking.mean_margin()},
-            {"train/rewards_mean", moments.mean()},
-            {"train/rewards_std", moments.std_dev()},
-            {"train/learning_rate", lr},
-            {"train/grad_norm", grad_norm},
-            {"train/comparisons_per_second", double(ranking.pairs) / seconds},
-            {"train/epoch", double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
-  }
+  nlohmann::json step();
 
   // Loss (mean over groups), accuracy and margin over every untied pair, reward moments.
   RewardEvaluation evaluate() { return evaluate(split_.validation); }
-  RewardEvaluation evaluate(std::span<const std::int64_t> groups) {
-    RewardEvaluation ev;
-    RewardMoments moments;
-    double loss_sum = 0;
-    for (const auto& micro : data::plan_micro_batches(dataset_, groups, config_.micro_batch_tokens)) {
-      const data::RewardBatch<T>& batch = batcher_.fill(dataset_, micro);
-      const std::span<const T> r = forward(batch);
-      drewards_.resize(r.size());
-      loss_sum += micro_loss(batch, r, drewards_, 1.0) * double(micro.size());
-      ev.ranking += loss::ranking_stats(r, batch.groups);
-      moments.add(r);
-    }
-    if (!groups.empty()) ev.loss = loss_sum / double(groups.size());
-    ev.reward_mean = moments.mean();
-    ev.reward_std = moments.std_dev();
-    ev.completions = moments.n;
-    return ev;
-  }
+  RewardEvaluation evaluate(std::span<const std::int64_t> groups);
 
   // Runs to max_steps: a progress line and metrics record every log_every steps, an evaluation
   // every eval_every steps and at the end, then on_checkpoint(step). A stop() that returns true
@@ -295,38 +215,15 @@ class RewardTrainer {
 
   // The reference set lm-human-preferences would use when no policy samples are given: every
   // completion of the validation groups (else of the training groups).
-  std::vector<std::vector<std::int32_t>> reference_sequences(std::vector<std::int64_t>* from = nullptr) const {
-    const std::vector<std::int64_t>& groups = split_.validation.empty() ? split_.train : split_.validation;
-    std::vector<std::vector<std::int32_t>> out;
-    for (const std::int64_t g : groups)
-      for (const auto& s : dataset_[g].sequences) {
-        out.push_back(s);
-        if (from) from->push_back(dataset_[g].prompt_length);
-      }
-    return out;
-  }
+  std::vector<std::vector<std::int32_t>> reference_sequences(std::vector<std::int64_t>* from = nullptr) const;
 
-  void save(const std::filesystem::path& dir, const io::SaveOptions& options = {}) {
-    io::save_reward_model(dir, model_, options);
-    save_step_state(dir, optimizer_, step_, sampler_, config_.seed, split_);
-  }
+  void save(const std::filesystem::path& dir, const io::SaveOptions& options = {});
 
-  void resume(const std::filesystem::path& dir) {
-    const std::int64_t step = resume_step_state(dir, optimizer_, sampler_, config_.seed, split_);
-    io::load_reward_weights(dir, model_);
-    step_ = step;
-  }
+  void resume(const std::filesystem::path& dir);
 
  private:
   // Raw rewards of every row of the batch, on the host.
-  std::span<const T> forward(const data::RewardBatch<T>& batch) {
-    const View<const T, B> r = model_.rewards(on_backend<B>(batch.ids, ids_device_), {},
-                                              on_backend<B>(batch.key_mask, mask_device_), batch.read_at);
-    host_rewards_.resize(std::size_t(r.numel()));
-    bytes_to_host(model_.backend(), host_rewards_.data(), r.data(), r.bytes());
-    if (drewards_device_.numel() != r.numel()) drewards_device_ = Tensor<T, B>(Shape{r.numel()});
-    return host_rewards_;
-  }
+  std::span<const T> forward(const data::RewardBatch<T>& batch);
 
   nn::RewardModel<T, B>& model_;
   const data::PreferenceDataset& dataset_;
@@ -342,6 +239,134 @@ class RewardTrainer {
   Tensor<T, B> mask_device_, drewards_device_;
   std::int64_t step_ = 0;
 };
+
+// RewardTrainer's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
+// a translation unit that includes this header does not compile them again: the extern template
+// declarations at the end skip only what is not defined in the class.
+template <class T, Backend B>
+double RewardTrainer<T, B>::micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards,
+                                       std::span<T> drewards, double share) const {
+  double loss = 0;
+  if (dataset_.format() == data::PreferenceFormat::pairwise) {
+    const std::size_t P = batch.groups.size();
+    pair_r_.resize(2 * P);
+    pair_d_.resize(2 * P);
+    margins_.resize(P);
+    for (std::size_t p = 0; p < P; ++p) {
+      const std::int64_t o = batch.groups[p].offset;  // chosen at o (rank 1), rejected at o + 1
+      pair_r_[p] = rewards[std::size_t(o)];
+      pair_r_[P + p] = rewards[std::size_t(o + 1)];
+      margins_[p] = T(batch.margins[p]);
+    }
+    const std::span<const T> all(pair_r_);
+    loss = loss::pairwise_loss<T>(all.first(P), all.last(P), std::span(pair_d_).first(P), std::span(pair_d_).last(P),
+                                  {dataset_.has_margin() ? std::span<const T>(margins_) : std::span<const T>{},
+                                   config_.center_coefficient});
+    std::fill(drewards.begin(), drewards.end(), T(0));
+    for (std::size_t p = 0; p < P; ++p) {
+      const auto o = std::size_t(batch.groups[p].offset);
+      drewards[o] = pair_d_[p];
+      drewards[o + 1] = pair_d_[P + p];
+    }
+  } else {
+    loss = loss::kwise_loss<T>(rewards, batch.groups, drewards);
+  }
+  for (T& d : drewards) d = T(double(d) * share);
+  return loss;
+}
+
+template <class T, Backend B>
+nlohmann::json RewardTrainer<T, B>::step() {
+  const auto start = std::chrono::steady_clock::now();
+  sampler_.next(config_.batch_size, batch_groups_);
+  model_.zero_grad();
+  double loss = 0;
+  loss::RankingStats ranking;
+  RewardMoments moments;
+  for (const auto& micro : data::plan_micro_batches(dataset_, batch_groups_, config_.micro_batch_tokens)) {
+    const data::RewardBatch<T>& batch = batcher_.fill(dataset_, micro);
+    const std::span<const T> r = forward(batch);
+    drewards_.resize(r.size());
+    const double share = double(micro.size()) / double(batch_groups_.size());
+    const double l = micro_loss(batch, r, drewards_, share);
+    if (!std::isfinite(l)) fail("RewardTrainer: the loss is ", l, " at step ", step_, " (learning rate too high?)");
+    loss += share * l;
+    ranking += loss::ranking_stats(r, batch.groups);
+    moments.add(r);
+    bytes_from_host(model_.backend(), drewards_device_.data(), drewards_.data(), drewards_.size() * sizeof(T));
+    model_.backward(drewards_device_.cview());
+  }
+  const double grad_norm = optim::clip_grad_norm(model_.backend(), model_.gpt().gradients().view(), config_.max_grad_norm);
+  const double lr = config_.schedule()(step_);
+  optimizer_.step(model_.gpt().parameters().view(), model_.gpt().gradients(), lr);
+  ++step_;
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {{"step", step_},
+          {"train/loss", loss},
+          {"train/accuracy", ranking.accuracy()},
+          {"train/margin", ranking.mean_margin()},
+          {"train/rewards_mean", moments.mean()},
+          {"train/rewards_std", moments.std_dev()},
+          {"train/learning_rate", lr},
+          {"train/grad_norm", grad_norm},
+          {"train/comparisons_per_second", double(ranking.pairs) / seconds},
+          {"train/epoch", double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
+}
+
+template <class T, Backend B>
+RewardEvaluation RewardTrainer<T, B>::evaluate(std::span<const std::int64_t> groups) {
+  RewardEvaluation ev;
+  RewardMoments moments;
+  double loss_sum = 0;
+  for (const auto& micro : data::plan_micro_batches(dataset_, groups, config_.micro_batch_tokens)) {
+    const data::RewardBatch<T>& batch = batcher_.fill(dataset_, micro);
+    const std::span<const T> r = forward(batch);
+    drewards_.resize(r.size());
+    loss_sum += micro_loss(batch, r, drewards_, 1.0) * double(micro.size());
+    ev.ranking += loss::ranking_stats(r, batch.groups);
+    moments.add(r);
+  }
+  if (!groups.empty()) ev.loss = loss_sum / double(groups.size());
+  ev.reward_mean = moments.mean();
+  ev.reward_std = moments.std_dev();
+  ev.completions = moments.n;
+  return ev;
+}
+
+template <class T, Backend B>
+std::vector<std::vector<std::int32_t>> RewardTrainer<T, B>::reference_sequences(std::vector<std::int64_t>* from) const {
+  const std::vector<std::int64_t>& groups = split_.validation.empty() ? split_.train : split_.validation;
+  std::vector<std::vector<std::int32_t>> out;
+  for (const std::int64_t g : groups)
+    for (const auto& s : dataset_[g].sequences) {
+      out.push_back(s);
+      if (from) from->push_back(dataset_[g].prompt_length);
+    }
+  return out;
+}
+
+template <class T, Backend B>
+void RewardTrainer<T, B>::save(const std::filesystem::path& dir, const io::SaveOptions& options) {
+  io::save_reward_model(dir, model_, options);
+  save_step_state(dir, optimizer_, step_, sampler_, config_.seed, split_);
+}
+
+template <class T, Backend B>
+void RewardTrainer<T, B>::resume(const std::filesystem::path& dir) {
+  const std::int64_t step = resume_step_state(dir, optimizer_, sampler_, config_.seed, split_);
+  io::load_reward_weights(dir, model_);
+  step_ = step;
+}
+
+template <class T, Backend B>
+std::span<const T> RewardTrainer<T, B>::forward(const data::RewardBatch<T>& batch) {
+  const View<const T, B> r = model_.rewards(on_backend<B>(batch.ids, ids_device_), {},
+                                            on_backend<B>(batch.key_mask, mask_device_), batch.read_at);
+  host_rewards_.resize(std::size_t(r.numel()));
+  bytes_to_host(model_.backend(), host_rewards_.data(), r.data(), r.bytes());
+  if (drewards_device_.numel() != r.numel()) drewards_device_ = Tensor<T, B>(Shape{r.numel()});
+  return host_rewards_;
+}
 
 }  // namespace rlhf::train
 

@@ -1,0 +1,33 @@
+#pragma once
+// Every layer of the library below train/: what most test files use, and the unit tests'
+// precompiled header (tests/CMakeLists.txt). A test file includes the trainers' headers it
+// tests itself, so a change to one of them (train/ppo.hpp) rebuilds the test files that use it,
+// not every test.
+#include "rlhf/version.hpp"
+#include "rlhf/core/backend.hpp"
+#include "rlhf/core/error.hpp"
+#include "rlhf/core/philox.hpp"
+#include "rlhf/core/random_streams.hpp"
+#include "rlhf/core/shape.hpp"
+#include "rlhf/core/tensor.hpp"
+#include "rlhf/backend/cpu.hpp"
+#include "rlhf/data/any_tokenizer.hpp"
+#include "rlhf/data/batch.hpp"
+#include "rlhf/data/byte_tokenizer.hpp"
+#include "rlhf/data/gpt2_bpe.hpp"
+#include "rlhf/data/jsonl.hpp"
+#include "rlhf/data/labeler.hpp"
+#include "rlhf/data/preference_dataset.hpp"
+#include "rlhf/data/ranking.hpp"
+#include "rlhf/data/sft_dataset.hpp"
+#include "rlhf/generate/generate.hpp"
+#include "rlhf/io/checkpoint.hpp"
+#include "rlhf/io/reward_checkpoint.hpp"
+#include "rlhf/io/tokenizer_files.hpp"
+#include "rlhf/loss/bradley_terry.hpp"
+#include "rlhf/loss/ppo.hpp"
+#include "rlhf/nn/gpt.hpp"
+#include "rlhf/nn/reward_model.hpp"
+#include "rlhf/optim/adamw.hpp"
+#include "rlhf/optim/clip.hpp"
+#include "rlhf/optim/schedule.hpp"
