@@ -239,9 +239,8 @@ class GPT {
   T temperature_ = T(1);
 };
 
-// GPT's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// GPT's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 void GPT<T, B>::init_weights(std::uint64_t seed) {
   const T std_dev = T(config_.initializer_range);

@@ -136,9 +136,8 @@ class RewardModel {
   Mode mode_ = Mode::none;
 };
 
-// RewardModel's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// RewardModel's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 View<const T, B> RewardModel<T, B>::rewards(In<std::int32_t, B> ids, In<std::int32_t, B> positions, In<T, B> key_mask,
                                             std::span<const std::int32_t> read_at) {

@@ -52,9 +52,8 @@ class AdamW {
   std::int64_t t_ = 0;
 };
 
-// AdamW's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// AdamW's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 void AdamW<T, B>::step(View<T, B> params, In<T, B> grads, double lr) {
   check::shape("AdamW::step", "params", params, m_.shape());

@@ -127,9 +127,8 @@ class Pipeline {
   nlohmann::ordered_json stage_summary_;
 };
 
-// Pipeline's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// Pipeline's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 auto Pipeline<T, B>::run(const StopRequested& stop, std::FILE* progress) -> Outcome {
   progress_ = progress;

@@ -171,9 +171,8 @@ class PPOTrainer {
   Tensor<T, B> attn_s_, dlogp_s_, dent_s_, dv_s_;
 };
 
-// PPOTrainer's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// PPOTrainer's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 const Rollout<T>& PPOTrainer<T, B>::rollout() {
   Rollout<T>& r = rollout_;

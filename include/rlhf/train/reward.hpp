@@ -240,9 +240,8 @@ class RewardTrainer {
   std::int64_t step_ = 0;
 };
 
-// RewardTrainer's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// RewardTrainer's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 double RewardTrainer<T, B>::micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards,
                                        std::span<T> drewards, double share) const {

@@ -135,9 +135,8 @@ class SFTTrainer {
   std::int64_t step_ = 0;
 };
 
-// SFTTrainer's member functions, defined outside the class so that in compiled mode (RLHF_COMPILED)
-// a translation unit that includes this header does not compile them again: the extern template
-// declarations at the end skip only what is not defined in the class.
+// SFTTrainer's member functions, outside the class so that compiled mode's extern template
+// skips them (docs/architecture.md, "Compiled mode").
 template <class T, Backend B>
 nlohmann::json SFTTrainer<T, B>::step() {
   const auto start = std::chrono::steady_clock::now();
