@@ -2,7 +2,7 @@
 # Sourced by demo.sh and test.sh: installs the Debian packages that building rlhf needs, only
 # those that are missing (a machine that has them all runs no apt-get at all).
 
-# The last line is the fuzz preset's (tests/fuzz): Clang with libFuzzer and the sanitizer
+# The last line is the asan and fuzz presets': Clang with libFuzzer and the sanitizer
 # runtimes, Clang's OpenMP, and llvm-symbolizer for the sanitizers' stack traces.
 RLHF_DEBIAN_PACKAGES=(build-essential cmake ninja-build libeigen3-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican gnuplot-nox doxygen

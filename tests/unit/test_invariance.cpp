@@ -387,7 +387,9 @@ void check_plans(const ModelShape& s, Run run, std::pair<int, std::int64_t> refe
                  const std::vector<std::pair<int, std::int64_t>>& others, const char* micro_unit) {
   const auto ref = run(reference.first, reference.second);
   CHECK(same_bits(run(reference.first, reference.second), ref));
-  for (const auto& [threads, micro] : others) {
+  for (const auto& plan : others) {
+    const int threads = plan.first;  // named copies: INFO captures them (Clang 14: no structured bindings in captures)
+    const std::int64_t micro = plan.second;
     const double d = relative_difference(run(threads, micro), ref);
     INFO(s.name, ", ", threads, " threads, micro-batches of ", micro, " ", micro_unit, ": updates differ by ", d);
     CHECK(d <= 1e-2);

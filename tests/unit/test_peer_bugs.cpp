@@ -170,7 +170,9 @@ TEST_CASE("peer bugs: NaN logits in masked rows never reach the LM loss or its g
 }
 
 TEST_CASE("peer bugs: under top-k and top-p the first minibatch's ratio is 1") {
-  for (const auto& [top_k, top_p] : std::vector<std::pair<std::int64_t, double>>{{3, 1.0}, {0, 0.8}, {4, 0.9}}) {
+  for (const auto& filter : std::vector<std::pair<std::int64_t, double>>{{3, 1.0}, {0, 0.8}, {4, 0.9}}) {
+    const std::int64_t top_k = filter.first;  // named copies: INFO captures them (Clang 14: no structured bindings in captures)
+    const double top_p = filter.second;
     GPT<float, cpu> policy(small()), reference(small(), Trainable::no);
     likely_eos(policy);
     std::memcpy(reference.parameters().data(), policy.parameters().data(), policy.parameters().bytes());
