@@ -105,8 +105,9 @@ struct Command {
   PipelineArgs pipeline;
 };
 
-// The command on the CPU backend (on_cpu.cpp) or, in a build with CUDA, on the GPU (on_cuda.cu),
-// with matrix products in the given precision (backend/precision.hpp).
+// The command on the CPU backend (on_cpu.cpp) or, in a build with CUDA, on the GPU (on_cuda.cu,
+// the module rlhf_cuda.so that cuda_module.cpp loads), with matrix products in the given
+// precision (backend/precision.hpp).
 int run_on_cpu(const Command& command, rlhf::MatmulPrecision precision);
 int run_on_cuda(const Command& command, rlhf::MatmulPrecision precision);
 

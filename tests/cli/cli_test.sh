@@ -282,6 +282,17 @@ else
   no_dir bad_cuda
 fi
 
+if [ "${RLHF_CLI_CUDA_BUILT:-0}" = 1 ]; then
+  # The CUDA runtime and cuBLAS are the module rlhf_cuda.so's, loaded for --backend cuda only:
+  # rlhf itself does not link them, and without its module it says what is missing.
+  cuda_libraries=$(ldd "$RLHF" | grep -E 'libcudart|libcublas' | tr '\n' ' ')
+  [ -z "$cuda_libraries" ] && echo "ok   rlhf_loads_no_cuda_library" || bad "rlhf links the CUDA libraries itself: $cuda_libraries"
+  mkdir -p ../alone && cp "$RLHF" ../alone/rlhf
+  fails cuda_module_missing "--backend cuda: cannot load the CUDA backend" \
+    ../alone/rlhf --backend cuda sft --model m0 --data sft.jsonl --out bad_cuda --steps 2
+  no_dir bad_cuda
+fi
+
 # ---- A GPT-2 BPE model: the tokenizer files travel with the checkpoint.
 if [ -n "$GPT2" ] && [ -f "$GPT2/vocab.json" ]; then
   echo '{"vocab_size": 50257, "n_positions": 32, "n_embd": 16, "n_layer": 1, "n_head": 2}' >bpe_config.json

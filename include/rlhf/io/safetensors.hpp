@@ -236,7 +236,7 @@ class SafetensorsReader {
     // The reference rejects a header that does not start with '{' (trailing spaces pad it).
     if (header.empty() || header.front() != '{')
       bad("header is not a JSON object (it starts with ",
-          header.empty() ? std::string("nothing") : "'" + header.substr(0, 1) + "'", ")");
+          header.empty() ? std::string("nothing") : std::string{'\'', header.front(), '\''}, ")");
     // nlohmann keeps the last of duplicate keys; a duplicated tensor name must be an error.
     std::set<std::string> names;
     std::string duplicate;
