@@ -77,6 +77,7 @@ def main():
         "namespace unicode_detail {",
         "inline constexpr CharClass L = CharClass::letter, N = CharClass::number, S = CharClass::space;",
         "",
+        "// clang-format off: four ranges a row, as generated",
         f"inline constexpr CharRange char_ranges[{len(table)}] = {{",
     ]
     short = {"letter": "L", "number": "N", "space": "S"}
@@ -88,7 +89,7 @@ def main():
             row = []
     if row:
         lines.append("    " + " ".join(row))
-    lines += ["};", "", "}  // namespace unicode_detail", "}  // namespace rlhf::data", ""]
+    lines += ["};", "// clang-format on", "", "}  // namespace unicode_detail", "}  // namespace rlhf::data", ""]
     path.write_text("\n".join(lines))
     print(f"{path}: {len(table)} ranges, Unicode {unicodedata.unidata_version}", file=sys.stderr)
 

@@ -19,6 +19,7 @@ inline constexpr const char* unicode_tables_version = "16.0.0";
 namespace unicode_detail {
 inline constexpr CharClass L = CharClass::letter, N = CharClass::number, S = CharClass::space;
 
+// clang-format off: four ranges a row, as generated
 inline constexpr CharRange char_ranges[831] = {
     {0x9, 0xD, S}, {0x20, 0x20, S}, {0x30, 0x39, N}, {0x41, 0x5A, L},
     {0x61, 0x7A, L}, {0x85, 0x85, S}, {0xA0, 0xA0, S}, {0xAA, 0xAA, L},
@@ -229,6 +230,7 @@ inline constexpr CharRange char_ranges[831] = {
     {0x2B740, 0x2B81D, L}, {0x2B820, 0x2CEA1, L}, {0x2CEB0, 0x2EBE0, L}, {0x2EBF0, 0x2EE5D, L},
     {0x2F800, 0x2FA1D, L}, {0x30000, 0x3134A, L}, {0x31350, 0x323AF, L},
 };
+// clang-format on
 
 }  // namespace unicode_detail
 }  // namespace rlhf::data
