@@ -121,7 +121,8 @@ void BM_cuda_generate_124m(benchmark::State& state) {
     benchmark::DoNotOptimize(rlhf::generate(model, prompts, config));
     state.SetIterationTime(timer.stop());
   }
-  state.counters["tokens/s"] = benchmark::Counter(double(B * new_tokens), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(B * new_tokens), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // One PPO iteration at the pipeline's default shapes (bench/ppo_setup.hpp, as bench_ppo).
@@ -141,7 +142,9 @@ void BM_cuda_ppo_iteration(benchmark::State& state) {
 
 BENCHMARK(BM_cuda_train_step_124m)
     ->ArgNames({"B", "precision"})
-    ->ArgsProduct({{8, 16}, {int(rlhf::MatmulPrecision::fp32), int(rlhf::MatmulPrecision::tf32), int(rlhf::MatmulPrecision::bf16)}})
+    ->ArgsProduct({{8, 16},
+                   {int(rlhf::MatmulPrecision::fp32), int(rlhf::MatmulPrecision::tf32),
+                    int(rlhf::MatmulPrecision::bf16)}})
     ->Unit(benchmark::kMillisecond)
     ->UseManualTime();
 BENCHMARK(BM_cuda_generate_124m)->Arg(1)->Arg(16)->Arg(64)->Unit(benchmark::kMillisecond)->UseManualTime();

@@ -52,8 +52,8 @@ void run_encode(benchmark::State& state, const Tok& tok, const std::string& s) {
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * s.size()));
-  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(ids.size()) * state.iterations(),
-                                                  benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(static_cast<double>(ids.size()) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["bytes/token"] = static_cast<double>(s.size()) / static_cast<double>(ids.size());
 }
 
@@ -67,15 +67,17 @@ void register_all() {
   static const rlhf::data::ByteTokenizer bytes;
   for (const std::string& name : text_names()) {
     const std::string s = text(name);
-    benchmark::RegisterBenchmark(("gpt2_encode/" + name).c_str(), [s](benchmark::State& st) { run_encode(st, gpt2, s); })
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("gpt2_encode_uncached/" + name).c_str(),
-                                 [s](benchmark::State& st) { run_encode(st, gpt2_uncached, s); })
-        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("gpt2_encode/" + name).c_str(), [s](benchmark::State& st) {
+      run_encode(st, gpt2, s);
+    })->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("gpt2_encode_uncached/" + name).c_str(), [s](benchmark::State& st) {
+      run_encode(st, gpt2_uncached, s);
+    })->Unit(benchmark::kMillisecond);
   }
   const std::string all = text("all");
-  benchmark::RegisterBenchmark("byte_encode/all", [all](benchmark::State& st) { run_encode(st, bytes, all); })
-      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("byte_encode/all", [all](benchmark::State& st) {
+    run_encode(st, bytes, all);
+  })->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("gpt2_decode/all", [all](benchmark::State& st) {
     const std::vector<std::int32_t> ids = gpt2.encode(all);
     for (auto _ : st) benchmark::DoNotOptimize(gpt2.decode(ids));

@@ -55,9 +55,9 @@ template <class B>
 struct PpoSetup : PpoModels<B> {
   static constexpr std::int32_t no_eos = -1;  // every response is exactly 40 tokens
   std::vector<std::vector<std::int32_t>> prompts = ppo_prompts();
-  rlhf::train::PPOTrainer<float, B> trainer{this->policy,  this->reference, this->value,
-                                            rlhf::train::reward_model_scorer(this->rm, no_eos),
-                                            prompts,       no_eos,          ppo_config()};
+  rlhf::train::PPOTrainer<float, B> trainer{
+      this->policy, this->reference, this->value, rlhf::train::reward_model_scorer(this->rm, no_eos),
+      prompts,      no_eos,          ppo_config()};
 };
 
 }  // namespace rlhf_bench

@@ -22,10 +22,21 @@ class MLPValueHead {
  public:
   // C: the trunk's width; H: the hidden width; N: rows (tokens) per call.
   MLPValueHead(std::int64_t C, std::int64_t H, std::int64_t N, B be = {})
-      : be_(be), C_(C), H_(H), N_(N), params_(rlhf::Shape{2 * C + C * H + 2 * H + 1}),
-        grads_(params_.shape()), ln_out_(rlhf::Shape{N, C}), mean_(rlhf::Shape{N}), rstd_(rlhf::Shape{N}),
-        pre_(rlhf::Shape{N, H}), act_(rlhf::Shape{N, H}), values_(rlhf::Shape{N, 1}), dact_(pre_.shape()),
-        dpre_(pre_.shape()), dln_(ln_out_.shape()) {
+      : be_(be),
+        C_(C),
+        H_(H),
+        N_(N),
+        params_(rlhf::Shape{2 * C + C * H + 2 * H + 1}),
+        grads_(params_.shape()),
+        ln_out_(rlhf::Shape{N, C}),
+        mean_(rlhf::Shape{N}),
+        rstd_(rlhf::Shape{N}),
+        pre_(rlhf::Shape{N, H}),
+        act_(rlhf::Shape{N, H}),
+        values_(rlhf::Shape{N, 1}),
+        dact_(pre_.shape()),
+        dpre_(pre_.shape()),
+        dln_(ln_out_.shape()) {
     bind(ln_.weight, ln_.dweight, rlhf::Shape{C});
     bind(ln_.bias, ln_.dbias, rlhf::Shape{C});
     bind(fc_.weight, fc_.dweight, rlhf::Shape{C, H});

@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
       policy->init_weights(1);
       std::memcpy(reference->parameters().data(), policy->parameters().data(), policy->parameters().bytes());
     }
-    if (policy->config().vocab_size != tok.vocab_size()) rlhf::fail("this example uses the byte tokenizer (vocab_size 257)");
+    if (policy->config().vocab_size != tok.vocab_size())
+      rlhf::fail("this example uses the byte tokenizer (vocab_size 257)");
     rlhf::nn::RewardModel<T, cpu> value(policy->config());
     value.init_weights(2);
 
@@ -65,14 +66,14 @@ int main(int argc, char** argv) {
     cfg.max_new_tokens = 24;
     cfg.learning_rate = 1e-3;
     cfg.kl_coef = 0.02;
-    rlhf::train::PPOTrainer<T, cpu> trainer(*policy, *reference, value, rlhf::train::text_scorer<T>(tok, e_share), prompts,
-                                            tok.eos_id(), cfg);
+    rlhf::train::PPOTrainer<T, cpu> trainer(*policy, *reference, value, rlhf::train::text_scorer<T>(tok, e_share),
+                                            prompts, tok.eos_id(), cfg);
     for (int i = 0; i < iterations; ++i) {
       const auto m = trainer.step();
       if (i % 5 == 0 || i + 1 == iterations)
         std::printf("iteration %3d  reward %.3f  kl %.3f  policy/loss %+.4f  value/loss %.4f\n", i + 1,
-                    m["objective/scores"].get<double>(), m["objective/kl"].get<double>(), m["policy/loss"].get<double>(),
-                    m["value/loss"].get<double>());
+                    m["objective/scores"].get<double>(), m["objective/kl"].get<double>(),
+                    m["policy/loss"].get<double>(), m["value/loss"].get<double>());
     }
     const auto& r = trainer.last_rollout();
     for (std::size_t b = 0; b < 3 && b < r.responses.size(); ++b)

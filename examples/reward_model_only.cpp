@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
       rm = std::make_unique<rlhf::nn::RewardModel<T, cpu>>(c);
       rm->init_weights(1);
     }
-    const rlhf::data::PreferenceDataset data = rlhf::data::load_preference_jsonl(rankings, tok, rm->config().n_positions);
+    const rlhf::data::PreferenceDataset data =
+        rlhf::data::load_preference_jsonl(rankings, tok, rm->config().n_positions);
     std::printf("%s: %s\n", rankings.c_str(), data.summary().c_str());
     const rlhf::data::DataSplit split =
         rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::fraction(0.1), 1);
@@ -105,8 +106,8 @@ int main(int argc, char** argv) {
     rlhf::train::RewardTrainer<T, cpu> trainer(*rm, data, split, cfg);
     rlhf::train::MetricsLog no_log;
     const rlhf::train::RewardEvaluation ev = trainer.train(no_log, [](std::int64_t) {});
-    std::printf("held-out accuracy %.3f over %lld comparisons, loss %.4f\n", ev.ranking.accuracy(), (long long)ev.ranking.pairs,
-                ev.loss);
+    std::printf("held-out accuracy %.3f over %lld comparisons, loss %.4f\n", ev.ranking.accuracy(),
+                (long long)ev.ranking.pairs, ev.loss);
 
     // Scores with mean 0, std 1 on the held-out completions; saved for `rlhf score` / `rlhf ppo`.
     std::vector<std::int64_t> from;
@@ -118,8 +119,8 @@ int main(int argc, char** argv) {
       const auto seq = rlhf::data::prompt_completion_sequence(prompt, tok.encode(text), tok.eos_id());
       const std::vector<std::int64_t> from{std::int64_t(prompt.size())};
       const std::vector<T> raw = rlhf::train::raw_rewards(*rm, std::span(&seq, 1), from, tok.eos_id());
-      std::printf("score %+.3f  gold %+.3f  Tomorrow|%s\n", rm->gain() * double(raw[0]) + rm->bias(), labeler.score("Tomorrow", text),
-                  text);
+      std::printf("score %+.3f  gold %+.3f  Tomorrow|%s\n", rm->gain() * double(raw[0]) + rm->bias(),
+                  labeler.score("Tomorrow", text), text);
     }
     std::printf("saved reward_model/\n");
   } catch (const std::exception& e) {

@@ -55,8 +55,8 @@ int main(int argc, char** argv) {
       options.config.eos_token_id = options.config.bos_token_id = tok.eos_id();
       rlhf::io::save_gpt(out, model, options);
     });
-    std::printf("validation loss %.3f nats/byte, token accuracy %.3f; saved %s\n", final_eval.loss, final_eval.token_accuracy,
-                out.c_str());
+    std::printf("validation loss %.3f nats/byte, token accuracy %.3f; saved %s\n", final_eval.loss,
+                final_eval.token_accuracy, out.c_str());
 
     // Completions of a few prompts with the KV-cached sampler.
     std::vector<std::vector<std::int32_t>> prompts;
@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
     g.seed = 3;
     const rlhf::Generation<T> gen = rlhf::generate(model, prompts, g);
     for (std::size_t b = 0; b < prompts.size(); ++b)
-      std::printf("%s|%s\n", tok.decode(prompts[b]).c_str(), tok.decode(gen.response(std::int64_t(b), tok.eos_id())).c_str());
+      std::printf("%s|%s\n", tok.decode(prompts[b]).c_str(),
+                  tok.decode(gen.response(std::int64_t(b), tok.eos_id())).c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sft_only: %s\n", e.what());
     return 1;

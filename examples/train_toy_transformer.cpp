@@ -19,8 +19,8 @@ using Tn = Tensor<T, cpu>;
 namespace {
 
 constexpr std::int64_t kSymbols = 10, kSep = 10, V = 11;  // vocabulary: 10 symbols + separator
-constexpr std::int64_t kHalf = 8, L = 2 * kHalf + 1;       // sequence length
-constexpr std::int64_t C = 32, H = 4, B = 32;               // width, heads, batch
+constexpr std::int64_t kHalf = 8, L = 2 * kHalf + 1;      // sequence length
+constexpr std::int64_t C = 32, H = 4, B = 32;             // width, heads, batch
 
 // A parameter with its gradient and Adam moments.
 struct Param {
@@ -52,8 +52,8 @@ struct Model {
   Param lnf_w{{C}}, lnf_b{{C}};
 
   std::vector<Param*> all() {
-    return {&wte, &wpe, &ln1_w, &ln1_b, &qkv_w, &qkv_b, &proj_w, &proj_b,
-            &ln2_w, &ln2_b, &fc_w, &fc_b, &fcp_w, &fcp_b, &lnf_w, &lnf_b};
+    return {&wte,   &wpe,   &ln1_w, &ln1_b, &qkv_w, &qkv_b, &proj_w, &proj_b,
+            &ln2_w, &ln2_b, &fc_w,  &fc_b,  &fcp_w, &fcp_b, &lnf_w,  &lnf_b};
   }
 
   explicit Model(std::uint64_t seed) {

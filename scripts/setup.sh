@@ -5,7 +5,7 @@
 # The last line is the asan and fuzz presets': Clang with libFuzzer and the sanitizer
 # runtimes, Clang's OpenMP, and llvm-symbolizer for the sanitizers' stack traces.
 RLHF_DEBIAN_PACKAGES=(build-essential cmake ninja-build libeigen3-dev doctest-dev libbenchmark-dev
-  nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican gnuplot-nox doxygen
+  nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican gnuplot-nox doxygen clang-format
   clang libclang-rt-14-dev libomp-14-dev llvm)
 
 rlhf_install_packages() {

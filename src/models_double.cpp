@@ -13,12 +13,15 @@ namespace rlhf {
 template class nn::GPT<double, cpu>;
 template class nn::RewardModel<double, cpu>;
 template class optim::AdamW<double, cpu>;
-template Generation<double> generate(nn::GPT<double, cpu>&, const std::vector<std::vector<std::int32_t>>&, const GenerationConfig&);
+template Generation<double> generate(nn::GPT<double, cpu>&, const std::vector<std::vector<std::int32_t>>&,
+                                     const GenerationConfig&);
 template void io::save_gpt(const std::filesystem::path&, const nn::GPT<double, cpu>&, const io::SaveOptions&);
 template void io::load_weights(const std::filesystem::path&, nn::GPT<double, cpu>&, io::Heads);
 template std::unique_ptr<nn::GPT<double, cpu>> io::load_gpt(const std::filesystem::path&, cpu, nn::Trainable);
 template void io::save_reward_model(const std::filesystem::path&, const nn::RewardModel<double, cpu>&, io::SaveOptions);
 template void io::load_reward_weights(const std::filesystem::path&, nn::RewardModel<double, cpu>&);
-template std::unique_ptr<nn::RewardModel<double, cpu>> io::load_reward_model(const std::filesystem::path&, cpu, nn::Trainable);
-template std::unique_ptr<nn::RewardModel<double, cpu>> io::reward_model_from_lm(const std::filesystem::path&, std::uint64_t, cpu);
+template std::unique_ptr<nn::RewardModel<double, cpu>> io::load_reward_model(const std::filesystem::path&, cpu,
+                                                                             nn::Trainable);
+template std::unique_ptr<nn::RewardModel<double, cpu>> io::reward_model_from_lm(const std::filesystem::path&,
+                                                                                std::uint64_t, cpu);
 }  // namespace rlhf

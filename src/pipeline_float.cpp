@@ -6,8 +6,9 @@
 
 namespace rlhf::train {
 template class Pipeline<float, cpu>;
-template std::vector<Comparison> collect_comparisons(nn::GPT<float, cpu>&, const data::AnyTokenizer&, const data::Labeler&,
-                                                     std::span<const std::string>, const CollectConfig&, CollectStats*);
+template std::vector<Comparison> collect_comparisons(nn::GPT<float, cpu>&, const data::AnyTokenizer&,
+                                                     const data::Labeler&, std::span<const std::string>,
+                                                     const CollectConfig&, CollectStats*);
 template PolicySamples sample_policy(nn::GPT<float, cpu>&, nn::GPT<float, cpu>&, nn::RewardModel<float, cpu>&,
                                      const data::AnyTokenizer&, const data::Labeler&, std::span<const std::string>,
                                      const EvalConfig&);

@@ -46,7 +46,8 @@ Loaded<B> load_model(const fs::path& dir, const B& be) {
 // With --resume, continues the run saved in `run` (its newest checkpoint-STEP); without, refuses
 // to overwrite one. `position()` is where the resumed run stands, for the message.
 template <class Trainer, class Position>
-void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resume, const char* unit, Position position) {
+void resume_or_start(Trainer& trainer, rlhf::train::RunDirectory& run, bool resume, const char* unit,
+                     Position position) {
   const std::string out = run.path().string();
   if (resume) {
     if (!rlhf::train::resume_from_latest(run, trainer))
@@ -67,7 +68,8 @@ inline void require_out(const std::string& out,
   std::error_code ec;
   for (const auto& [option, dir] : inputs)
     if (fs::equivalent(out, *dir, ec))
-      fail("--out ", out, " is the ", option, " directory; the run would overwrite its input: write to another directory");
+      fail("--out ", out, " is the ", option,
+           " directory; the run would overwrite its input: write to another directory");
 }
 
 template <rlhf::Backend B>
@@ -100,8 +102,7 @@ int run_sft(SftArgs a, const B& be) {
     std::printf("saved %s at step %lld\n", a.out.c_str(), (long long)step);
     std::fflush(stdout);
   });
-  if (last.tokens > 0)
-    std::printf("final validation loss %.4f, token accuracy %.4f\n", last.loss, last.token_accuracy);
+  if (last.tokens > 0) std::printf("final validation loss %.4f, token accuracy %.4f\n", last.loss, last.token_accuracy);
   return 0;
 }
 
@@ -132,34 +133,32 @@ int run_generate(GenerateArgs a, const B& be) {
   std::int64_t max_new = a.max_new_tokens;
   if (!a.max_new_tokens_given) max_new = std::min<std::int64_t>(max_new, context - std::int64_t(longest));
   else if (max_new > context - std::int64_t(longest))
-    fail("--max-new-tokens ", max_new, " does not fit: the longest prompt has ", longest, " tokens, the context ", context);
+    fail("--max-new-tokens ", max_new, " does not fit: the longest prompt has ", longest, " tokens, the context ",
+         context);
 
   std::string output;
   for (std::size_t b0 = 0; b0 < ids.size(); b0 += std::size_t(a.batch_size)) {
     const std::size_t b1 = std::min(ids.size(), b0 + std::size_t(a.batch_size));
-    const std::vector<std::vector<std::int32_t>> batch(ids.begin() + std::ptrdiff_t(b0), ids.begin() + std::ptrdiff_t(b1));
+    const std::vector<std::vector<std::int32_t>> batch(ids.begin() + std::ptrdiff_t(b0),
+                                                       ids.begin() + std::ptrdiff_t(b1));
     rlhf::GenerationConfig g;
     g.max_new_tokens = max_new;
     g.sampling = a.sampling;
     g.eos_id = l.tokenizer.eos_id();
     g.seed = a.seed + b0;  // a different Philox seed per batch
     const rlhf::Generation<T> gen = rlhf::generate(*l.model, batch, g);
-    const std::int64_t L = gen.tokens.shape()[1], P = gen.prompt_length;
-    const std::vector<std::int32_t> tokens = gen.tokens.to_vector();
-    const std::vector<T> logp = gen.logprobs.to_vector();
     for (std::size_t r = 0; r < batch.size(); ++r) {
-      const std::int64_t n = gen.response_lengths[r];
-      std::vector<std::int32_t> response(tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P),
-                                         tokens.begin() + std::ptrdiff_t(std::int64_t(r) * L + P + n));
+      const auto row = std::int64_t(r);
+      const std::int64_t n = gen.response_lengths[r];  // the EOS included, and its log-prob summed
       double sum = 0;
-      for (std::int64_t t = 0; t < n; ++t) sum += double(logp[std::size_t(std::int64_t(r) * L + P + t)]);
-      const bool stopped = !response.empty() && response.back() == g.eos_id;
-      if (stopped) response.pop_back();
+      for (std::int64_t t = 0; t < n; ++t) sum += double(gen.logprobs(row, gen.prompt_length + t));
+      bool stopped = false;
+      const std::vector<std::int32_t> response = gen.response(row, g.eos_id, &stopped);
       output += dump(ordered{{"prompt", texts[b0 + r]},
-                      {"completion", l.tokenizer.decode(response)},
-                      {"tokens", n},
-                      {"logprob", sum},
-                      {"finished", stopped}}) +
+                             {"completion", l.tokenizer.decode(response)},
+                             {"tokens", n},
+                             {"logprob", sum},
+                             {"finished", stopped}}) +
                 "\n";
     }
   }
@@ -275,10 +274,10 @@ int run_reward(RewardArgs a, const B& be) {
   {  // the normalisation's reference set must be able to have a std > 0: checked before training
     std::vector<std::int64_t> from;
     const auto held_out = reference ? std::vector<std::vector<std::int32_t>>{} : trainer.reference_sequences(&from);
-    rlhf::train::require_distinct_references(reference ? reference->sequences : held_out, reference ? reference->from : from,
-                                             tok.eos_id(),
-                                             reference ? "--normalize-data " + a.normalize_data
-                                                       : a.data + " (its held-out completions; or give --normalize-data)");
+    rlhf::train::require_distinct_references(
+        reference ? reference->sequences : held_out, reference ? reference->from : from, tok.eos_id(),
+        reference ? "--normalize-data " + a.normalize_data
+                  : a.data + " (its held-out completions; or give --normalize-data)");
   }
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
   run.set_inputs(a.inputs);
@@ -289,12 +288,13 @@ int run_reward(RewardArgs a, const B& be) {
     const auto seqs = reference ? reference->sequences : trainer.reference_sequences(&from);
     const auto [mean, std_dev] = trainer.normalize(seqs, reference ? reference->from : from);
     run.commit_checkpoint(step, [&](const fs::path& dir) { trainer.save(dir, options); });
-    std::printf("saved %s at step %lld (normalised on %zu %s completions: raw mean %.4g, std %.4g)\n",
-                a.out.c_str(), (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
+    std::printf("saved %s at step %lld (normalised on %zu %s completions: raw mean %.4g, std %.4g)\n", a.out.c_str(),
+                (long long)step, seqs.size(), reference ? "reference" : "held-out", mean, std_dev);
     std::fflush(stdout);
   };
   if (trainer.step_count() >= a.cfg.max_steps) {
-    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(), (long long)a.cfg.max_steps);
+    std::printf("already at step %lld of %lld: nothing to do\n", (long long)trainer.step_count(),
+                (long long)a.cfg.max_steps);
     return 0;
   }
   rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
@@ -319,7 +319,7 @@ int run_score(const ScoreArgs& a, const B& be) {
   const std::vector<T> raw = rlhf::train::raw_rewards(*model, texts.sequences, texts.from, tok.eos_id(), a.batch_size);
   std::string output;
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    const double score = double(T(model->gain() * double(raw[i]) + model->bias()));  // as RewardModel::scores
+    const double score = double(model->normalized(raw[i]));
     output += dump(ordered{{"prompt", texts.prompts[i]},
                            {"completion", texts.completions[i]},
                            {"score", score},
@@ -358,13 +358,14 @@ int run_ppo(PpoArgs a, const B& be) {
     std::printf("%s: %s\n", a.ptx_data.c_str(), ptx->summary().c_str());
   }
   rlhf::train::PPOTrainer<T, B> trainer(*sft.model, *reference, *value,
-                                                rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
-                                                sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
+                                        rlhf::train::reward_model_scorer(*rm, sft.tokenizer.eos_id()), prompts,
+                                        sft.tokenizer.eos_id(), a.cfg, ptx ? &*ptx : nullptr);
   rlhf::train::RunDirectory run(a.out, a.keep_checkpoints);
   run.set_inputs(a.inputs);
   resume_or_start(trainer, run, a.resume, "iteration", [&] { return trainer.iteration(); });
   if (trainer.iteration() >= a.iterations) {
-    std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(), (long long)a.iterations);
+    std::printf("already at iteration %lld of %lld: nothing to do\n", (long long)trainer.iteration(),
+                (long long)a.iterations);
     return 0;
   }
   rlhf::train::MetricsLog log(run.metrics_file(), a.resume);
@@ -373,7 +374,8 @@ int run_ppo(PpoArgs a, const B& be) {
     const json record = trainer.step();
     log.write(record);
     const std::int64_t it = trainer.iteration();
-    if (it % a.log_every == 0 || it == 1 || it == a.iterations) std::printf("%s\n", rlhf::train::progress_line(record).c_str());
+    if (it % a.log_every == 0 || it == 1 || it == a.iterations)
+      std::printf("%s\n", rlhf::train::progress_line(record).c_str());
     if ((a.save_every > 0 && it % a.save_every == 0) || it == a.iterations) {
       run.commit_checkpoint(it, [&](const fs::path& dir) { trainer.save(dir, options); });
       std::printf("saved %s at iteration %lld\n", a.out.c_str(), (long long)it);
@@ -392,7 +394,8 @@ int run_pipeline(const PipelineArgs& a, const B& be) {
   const auto outcome = pipeline.run([] { return stop_signal != 0; });
   if (outcome == rlhf::train::Pipeline<T, B>::Outcome::stopped) {
     std::fflush(stdout);
-    std::fprintf(stderr, "rlhf: stopped by signal %d after a checkpoint; rerun the same command to resume\n", int(stop_signal));
+    std::fprintf(stderr, "rlhf: stopped by signal %d after a checkpoint; rerun the same command to resume\n",
+                 int(stop_signal));
     return 130;
   }
   return 0;

@@ -74,7 +74,8 @@ rlhf::nn::GPTConfig read_init_config(const fs::path& file, rlhf::io::Gpt2ConfigE
   for (const auto& [key, value] : j.items())
     if (!known.contains(key)) fail(file.string(), ": unknown field '", key, "'");
   const rlhf::nn::GPTConfig c = rlhf::io::parse_gpt2_config(j, file.string());
-  for (auto [name, slot] : {std::pair{"bos_token_id", &extras.bos_token_id}, std::pair{"eos_token_id", &extras.eos_token_id}}) {
+  for (auto [name, slot] :
+       {std::pair{"bos_token_id", &extras.bos_token_id}, std::pair{"eos_token_id", &extras.eos_token_id}}) {
     if (!j.contains(name) || j[name].is_null()) continue;
     if (!j[name].is_number_integer()) fail(file.string(), ": field '", name, "' must be an integer");
     *slot = j[name].get<std::int64_t>();
@@ -114,28 +115,30 @@ int run_init(const InitArgs& a) {
   if (extras.bos_token_id >= 0) options.config.bos_token_id = extras.bos_token_id;
   if (extras.eos_token_id >= 0) options.config.eos_token_id = extras.eos_token_id;
   rlhf::io::save_gpt(out, model, options);
-  std::printf("wrote %s: GPT-2 with vocab_size %lld, n_positions %lld, n_embd %lld, n_layer %lld, n_head %lld "
-              "(%lld parameters), %s tokenizer, seed %llu\n",
-              out.string().c_str(), (long long)config.vocab_size, (long long)config.n_positions,
-              (long long)config.n_embd, (long long)config.n_layer, (long long)config.n_head,
-              (long long)model.layout().size(), tok.is_bpe() ? "GPT-2 BPE" : "byte", (unsigned long long)a.seed);
+  std::printf(
+      "wrote %s: GPT-2 with vocab_size %lld, n_positions %lld, n_embd %lld, n_layer %lld, n_head %lld "
+      "(%lld parameters), %s tokenizer, seed %llu\n",
+      out.string().c_str(), (long long)config.vocab_size, (long long)config.n_positions, (long long)config.n_embd,
+      (long long)config.n_layer, (long long)config.n_head, (long long)model.layout().size(),
+      tok.is_bpe() ? "GPT-2 BPE" : "byte", (unsigned long long)a.seed);
   return 0;
 }
 
 ScoredTexts read_prompt_completions(const fs::path& file, const AnyTokenizer& tok, std::int64_t context) {
   require_file(file);
   ScoredTexts out;
-  rlhf::data::read_jsonl(file, rlhf::data::JsonlFields{{"prompt", "completion"}}, [&](const rlhf::data::JsonlRecord& r) {
-    if (r.string("completion").empty()) r.fail("field \"completion\" is empty");
-    const std::vector<std::int32_t> prompt = tok.encode(r.string("prompt"));
-    auto seq = rlhf::data::prompt_completion_sequence(prompt, tok.encode(r.string("completion")), tok.eos_id());
-    if (std::int64_t(seq.size()) > context)
-      r.fail("prompt + completion + EOS is ", seq.size(), " tokens, longer than the model's context of ", context);
-    out.prompts.push_back(r.string("prompt"));
-    out.completions.push_back(r.string("completion"));
-    out.sequences.push_back(std::move(seq));
-    out.from.push_back(std::int64_t(prompt.size()));
-  });
+  rlhf::data::read_jsonl(
+      file, rlhf::data::JsonlFields{{"prompt", "completion"}}, [&](const rlhf::data::JsonlRecord& r) {
+        if (r.string("completion").empty()) r.fail("field \"completion\" is empty");
+        const std::vector<std::int32_t> prompt = tok.encode(r.string("prompt"));
+        auto seq = rlhf::data::prompt_completion_sequence(prompt, tok.encode(r.string("completion")), tok.eos_id());
+        if (std::int64_t(seq.size()) > context)
+          r.fail("prompt + completion + EOS is ", seq.size(), " tokens, longer than the model's context of ", context);
+        out.prompts.push_back(r.string("prompt"));
+        out.completions.push_back(r.string("completion"));
+        out.sequences.push_back(std::move(seq));
+        out.from.push_back(std::int64_t(prompt.size()));
+      });
   if (out.sequences.empty()) fail(file.string(), ": no records");
   return out;
 }
@@ -148,7 +151,8 @@ std::vector<std::vector<std::int32_t>> read_prompts(const fs::path& file, const 
     std::vector<std::int32_t> ids = tok.encode(r.string("prompt"));
     if (ids.empty()) r.fail("field \"prompt\" is empty");
     if (std::int64_t(ids.size()) + max_new_tokens > context)
-      r.fail("prompt of ", ids.size(), " tokens + ", max_new_tokens, " new tokens exceed the model's context of ", context);
+      r.fail("prompt of ", ids.size(), " tokens + ", max_new_tokens, " new tokens exceed the model's context of ",
+             context);
     prompts.push_back(std::move(ids));
   });
   if (prompts.empty()) fail(file.string(), ": no prompts");
@@ -174,7 +178,8 @@ int run_tokenize(const TokenizeArgs& a) {
     for (std::size_t i = 0; i < parsed.size(); ++i) {
       if (!parsed[i].is_number_integer()) fail("--ids: element ", i, " is not an integer");
       const std::int64_t id = parsed[i].get<std::int64_t>();
-      if (id < 0 || id >= vocab) fail("--ids: token id ", id, " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
+      if (id < 0 || id >= vocab)
+        fail("--ids: token id ", id, " at position ", i, " is outside the vocabulary [0, ", vocab, ")");
       ids.push_back(std::int32_t(id));
     }
     out = {{"ids", ids}, {"text", tok->decode(ids)}};

@@ -39,7 +39,7 @@ struct SftArgs {
   rlhf::train::SFTConfig cfg;
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.05;
-  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  int keep_checkpoints = 1;       // committed checkpoint-STEP directories kept after a save
   nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };
@@ -64,7 +64,7 @@ struct RewardArgs {
   rlhf::train::RewardConfig cfg;
   std::int64_t max_length = 0;  // 0: the model's context
   double val_fraction = 0.1;
-  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  int keep_checkpoints = 1;       // committed checkpoint-STEP directories kept after a save
   nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };
@@ -78,7 +78,7 @@ struct PpoArgs {
   std::string policy, reward, prompts, out, ptx_data, kl_estimator = "k1";
   rlhf::train::PPOConfig cfg;
   std::int64_t iterations = 100, save_every = 10, log_every = 1;
-  int keep_checkpoints = 1;  // committed checkpoint-STEP directories kept after a save
+  int keep_checkpoints = 1;       // committed checkpoint-STEP directories kept after a save
   nlohmann::ordered_json inputs;  // what a resumed run must share with its checkpoint (run_inputs)
   bool resume = false;
 };

@@ -16,7 +16,8 @@ int run_on_cuda(const Command& command, rlhf::MatmulPrecision precision) {
   const fs::path module = (ec ? fs::path(".") : exe.parent_path()) / RLHF_CLI_CUDA_MODULE;
   void* handle = dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle)  // dlerror() names the file
-    fail("--backend cuda: cannot load the CUDA backend: ", dlerror(), " (it is built beside rlhf in a build with CUDA)");
+    fail("--backend cuda: cannot load the CUDA backend: ", dlerror(),
+         " (it is built beside rlhf in a build with CUDA)");
   using Run = int (*)(const Command&, rlhf::MatmulPrecision);
   const auto run = reinterpret_cast<Run>(dlsym(handle, "rlhf_cli_run_on_cuda"));
   if (!run) fail("--backend cuda: ", module.string(), " has no rlhf_cli_run_on_cuda (", dlerror(), ")");

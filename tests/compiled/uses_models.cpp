@@ -16,4 +16,3 @@ const void* const functions[] = {
     reinterpret_cast<const void*>(&rlhf::train::Pipeline<float, cpu>::config),
     reinterpret_cast<const void*>(&rlhf::io::load_gpt<float, cpu>),
 };
-

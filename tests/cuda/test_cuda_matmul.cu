@@ -54,13 +54,15 @@ std::array<std::vector<T>, 3> reference_backward(const std::vector<T>& a, const 
   for (std::int64_t i = 0; i < M; ++i)
     for (std::int64_t k = 0; k < K; ++k) {
       double s = 0;
-      for (std::int64_t j = 0; j < N; ++j) s += double(dout[std::size_t(i * N + j)]) * double(weight_at(w, layout, k, j));
+      for (std::int64_t j = 0; j < N; ++j)
+        s += double(dout[std::size_t(i * N + j)]) * double(weight_at(w, layout, k, j));
       want_da[std::size_t(i * K + k)] += T(s);
     }
   for (std::int64_t k = 0; k < K; ++k)
     for (std::int64_t j = 0; j < N; ++j) {
       double s = 0;
-      for (std::int64_t i = 0; i < M; ++i) s += double(a[std::size_t(i * K + k)]) * double(dout[std::size_t(i * N + j)]);
+      for (std::int64_t i = 0; i < M; ++i)
+        s += double(a[std::size_t(i * K + k)]) * double(dout[std::size_t(i * N + j)]);
       want_dw[std::size_t(layout == WeightLayout::in_out ? k * N + j : j * K + k)] += T(s);
     }
   for (std::int64_t j = 0; j < N; ++j) {
@@ -87,8 +89,8 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
                          bias = compare::normal<T>(3, 1.0, N), dout = compare::normal<T>(4, 1.0, M * N),
                          da0 = compare::normal<T>(5, 1.0, M * K), dw0 = compare::normal<T>(6, 1.0, K * N),
                          db0 = compare::normal<T>(7, 1.0, N);
-    const Tensor<T, gpu> ad = compare::tensor<gpu>(Shape{M, K}, a), wd = compare::tensor<gpu>(ws, w), bd = compare::tensor<gpu>(Shape{N}, bias),
-                         gd = compare::tensor<gpu>(Shape{M, N}, dout);
+    const Tensor<T, gpu> ad = compare::tensor<gpu>(Shape{M, K}, a), wd = compare::tensor<gpu>(ws, w),
+                         bd = compare::tensor<gpu>(Shape{N}, bias), gd = compare::tensor<gpu>(Shape{M, N}, dout);
     Tensor<T, gpu> out(Shape{M, N}), plain(Shape{M, N});
     rlhf::matmul_forward(gpu{}, out.view(), ad.cview(), wd.cview(), bd.cview(), layout);
     rlhf::matmul_forward(gpu{}, plain.view(), ad.cview(), wd.cview(), {}, layout);
@@ -96,7 +98,8 @@ TEST_CASE_TEMPLATE("cuda matmul forward and backward against double sums, both l
     CHECK(compare::max_rel_error(plain.to_vector(), reference_forward<T>(a, w, nullptr, layout)) <=
           product_tolerance<T>());
 
-    Tensor<T, gpu> da = compare::tensor<gpu>(Shape{M, K}, da0), dw = compare::tensor<gpu>(ws, dw0), db = compare::tensor<gpu>(Shape{N}, db0);
+    Tensor<T, gpu> da = compare::tensor<gpu>(Shape{M, K}, da0), dw = compare::tensor<gpu>(ws, dw0),
+                   db = compare::tensor<gpu>(Shape{N}, db0);
     rlhf::matmul_backward(gpu{}, da.view(), dw.view(), db.view(), gd.cview(), ad.cview(), wd.cview(), layout);
     const auto [want_da, want_dw, want_db] = reference_backward(a, w, dout, layout, da0, dw0, db0);
     CHECK(compare::max_rel_error(da.to_vector(), want_da) <= product_tolerance<T>());

@@ -34,8 +34,8 @@ TEST_CASE("cuda GPT in bf16: logits, loss and gradients equal the CPU backend's 
   model.zero_grad();
   const auto logits_c = ref.forward(ids_c.cview());
   const auto logits_g = model.forward(ids_g.cview());
-  CHECK(compare::max_rel_error(host<float, gpu>(logits_g), std::vector<float>(logits_c.data(), logits_c.data() + logits_c.numel())) <=
-        1e-5);
+  CHECK(compare::max_rel_error(host<float, gpu>(logits_g),
+                               std::vector<float>(logits_c.data(), logits_c.data() + logits_c.numel())) <= 1e-5);
   const float loss_c = ref.lm_loss(tgt_c.cview()), loss_g = model.lm_loss(tgt_g.cview());
   CHECK(compare::max_rel_error(std::vector<float>{loss_g}, std::vector<float>{loss_c}) <= 1e-5);
   ref.backward_lm_loss();
@@ -59,7 +59,8 @@ TEST_CASE("cuda GPT on a user's non-blocking stream: the same loss and gradients
   copy_weights<gpu>(ref, on_default);
   copy_weights<gpu>(ref, on_stream);
   const Batch b;
-  const auto ids = Batch::tensor<gpu>(b.ids), pos = Batch::tensor<gpu>(b.positions), tgt = Batch::tensor<gpu>(b.targets);
+  const auto ids = Batch::tensor<gpu>(b.ids), pos = Batch::tensor<gpu>(b.positions),
+             tgt = Batch::tensor<gpu>(b.targets);
   const auto km = Batch::tensor<gpu>(b.key_mask), lm = Batch::tensor<gpu>(b.loss_mask);
   float losses[2];
   int i = 0;

@@ -25,8 +25,8 @@ const rlhf::data::Gpt2Tokenizer& tokenizer() {
     try {
       return rlhf::data::Gpt2Tokenizer::load(dir);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "fuzz_bpe: cannot load the GPT-2 tokenizer from %s (set RLHF_GPT2_DIR): %s\n",
-                   dir.c_str(), e.what());
+      std::fprintf(stderr, "fuzz_bpe: cannot load the GPT-2 tokenizer from %s (set RLHF_GPT2_DIR): %s\n", dir.c_str(),
+                   e.what());
       std::exit(2);
     }
   }();

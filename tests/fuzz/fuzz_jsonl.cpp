@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (static_cast<std::int64_t>(s.size()) <= group.prompt_length)
           rlhf_fuzz::finding("load_preference_jsonl: a sequence without a completion");
         for (const std::int32_t id : s)
-          if (id < 0 || id >= tokenizer.vocab_size()) rlhf_fuzz::finding("load_preference_jsonl: token id out of range");
+          if (id < 0 || id >= tokenizer.vocab_size())
+            rlhf_fuzz::finding("load_preference_jsonl: token id out of range");
       }
     }
     (void)d.summary();

@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = rlhf_fuzz::as_text(data, size);
   rlhf_fuzz::expect_only_rlhf_errors("parse_trainer_state {step}", [&] {
     const nlohmann::json state = rlhf::train::parse_trainer_state(text, "trainer_state.json", {"step"}, 0, 100);
-    if (!state.is_object() || !state.at("step").is_number_integer()) rlhf_fuzz::finding("accepted state lacks \"step\"");
+    if (!state.is_object() || !state.at("step").is_number_integer())
+      rlhf_fuzz::finding("accepted state lacks \"step\"");
   });
   rlhf_fuzz::expect_only_rlhf_errors("parse_trainer_state {step, optimizer_steps, data_epoch, data_index}", [&] {
     const nlohmann::json state = rlhf::train::parse_trainer_state(

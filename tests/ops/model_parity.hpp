@@ -85,7 +85,8 @@ struct Batch {
 // Weights after AdamW steps on each backend. Adam divides by √v, so a gradient that nearly
 // cancels (|g| within rounding of 0) can step either way on the two backends by up to lr per
 // step: every weight must agree within that, and all but one in a thousand within 1e-4.
-inline void check_weights_after_adam(const std::vector<float>& got, const std::vector<float>& want, double lr, int steps) {
+inline void check_weights_after_adam(const std::vector<float>& got, const std::vector<float>& want, double lr,
+                                     int steps) {
   REQUIRE(got.size() == want.size());
   std::size_t loose = 0;
   double worst = 0;
@@ -106,16 +107,19 @@ fs::path temp_dir(const char* name) {
   return dir;
 }
 
-TEST_CASE_TEMPLATE_DEFINE("model parity: GPT: logits, LM loss and every gradient equal the CPU backend's", Be, model_parity_gpt) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: GPT: logits, LM loss and every gradient equal the CPU backend's", Be,
+                          model_parity_gpt) {
   GPT<float, cpu> ref(byte_model());
   ref.init_weights(3);
   GPT<float, Be> model(byte_model());
   copy_weights<Be>(ref, model);
   const Batch b;
 
-  const auto ids_c = Batch::tensor<cpu>(b.ids), pos_c = Batch::tensor<cpu>(b.positions), tgt_c = Batch::tensor<cpu>(b.targets);
+  const auto ids_c = Batch::tensor<cpu>(b.ids), pos_c = Batch::tensor<cpu>(b.positions),
+             tgt_c = Batch::tensor<cpu>(b.targets);
   const auto km_c = Batch::tensor<cpu>(b.key_mask), lm_c = Batch::tensor<cpu>(b.loss_mask);
-  const auto ids_g = Batch::tensor<Be>(b.ids), pos_g = Batch::tensor<Be>(b.positions), tgt_g = Batch::tensor<Be>(b.targets);
+  const auto ids_g = Batch::tensor<Be>(b.ids), pos_g = Batch::tensor<Be>(b.positions),
+             tgt_g = Batch::tensor<Be>(b.targets);
   const auto km_g = Batch::tensor<Be>(b.key_mask), lm_g = Batch::tensor<Be>(b.loss_mask);
 
   ref.zero_grad();
@@ -154,7 +158,8 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: GPT: logits, LM loss and every gradient
 
 // The header a user writes once against B (docs/tutorial.md, "A component of your own"):
 // from the same parameters, the backend's values, parameter gradients and hidden-state gradients.
-TEST_CASE_TEMPLATE_DEFINE("model parity: a user's component (examples/mlp_value_head.hpp) equals its CPU twin", Be, model_parity_component) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: a user's component (examples/mlp_value_head.hpp) equals its CPU twin", Be,
+                          model_parity_component) {
   const std::int64_t C = 768, H = 1024, N = 512;
   MLPValueHead<float, cpu> ref(C, H, N);
   MLPValueHead<float, Be> head(C, H, N);
@@ -174,7 +179,8 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: a user's component (examples/mlp_value_
   CHECK(compare::max_rel_error(dh_g.to_vector(), dh_c.to_vector()) <= 1e-4);
 }
 
-TEST_CASE_TEMPLATE_DEFINE("model parity: generation: the CPU backend's tokens for the same seed, greedy and sampled", Be, model_parity_generation) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: generation: the CPU backend's tokens for the same seed, greedy and sampled",
+                          Be, model_parity_generation) {
   GPT<float, cpu> ref(byte_model());
   ref.init_weights(4);
   GPT<float, Be> model(byte_model());
@@ -194,11 +200,13 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: generation: the CPU backend's tokens fo
   }
 }
 
-TEST_CASE_TEMPLATE_DEFINE("model parity: SFT step: loss and updated weights equal the CPU backend's", Be, model_parity_sft) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: SFT step: loss and updated weights equal the CPU backend's", Be,
+                          model_parity_sft) {
   const fs::path dir = temp_dir<Be>("sft");
   {
     std::ofstream out(dir / "sft.jsonl");
-    for (int i = 0; i < 16; ++i) out << R"({"prompt": "say )" << i << R"(:", "completion": " ok )" << i << R"("})" << '\n';
+    for (int i = 0; i < 16; ++i)
+      out << R"({"prompt": "say )" << i << R"(:", "completion": " ok )" << i << R"("})" << '\n';
   }
   const rlhf::data::ByteTokenizer tok;
   const auto data = rlhf::data::load_sft_jsonl(dir / "sft.jsonl", tok, 32);
@@ -217,14 +225,16 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: SFT step: loss and updated weights equa
   rlhf::train::SFTTrainer<float, Be> got(model, data, split, config);
   for (int step = 0; step < 2; ++step) {
     const nlohmann::json a = want.step(), b = got.step();
-    CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * a["train/loss"].get<double>());
+    CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <=
+          1e-5 * a["train/loss"].get<double>());
   }
   check_weights_after_adam(model.parameters().to_vector(), ref.parameters().to_vector(), config.learning_rate, 2);
   CHECK(std::abs(got.evaluate().loss - want.evaluate().loss) <= 1e-4);
   fs::remove_all(dir);
 }
 
-TEST_CASE_TEMPLATE_DEFINE("model parity: reward-model step: loss and updated weights equal the CPU backend's", Be, model_parity_reward) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: reward-model step: loss and updated weights equal the CPU backend's", Be,
+                          model_parity_reward) {
   const fs::path dir = temp_dir<Be>("reward");
   {
     std::ofstream out(dir / "pairs.jsonl");
@@ -244,12 +254,15 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: reward-model step: loss and updated wei
   rlhf::train::RewardTrainer<float, cpu> want(ref, data, split, config);
   rlhf::train::RewardTrainer<float, Be> got(model, data, split, config);
   const nlohmann::json a = want.step(), b = got.step();
-  CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <= 1e-5 * std::abs(a["train/loss"].get<double>()));
-  check_weights_after_adam(model.gpt().parameters().to_vector(), ref.gpt().parameters().to_vector(), config.learning_rate, 1);
+  CHECK(std::abs(b["train/loss"].get<double>() - a["train/loss"].get<double>()) <=
+        1e-5 * std::abs(a["train/loss"].get<double>()));
+  check_weights_after_adam(model.gpt().parameters().to_vector(), ref.gpt().parameters().to_vector(),
+                           config.learning_rate, 1);
   fs::remove_all(dir);
 }
 
-TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy and value model equal the CPU backend's", Be, model_parity_ppo) {
+TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy and value model equal the CPU backend's",
+                          Be, model_parity_ppo) {
   rlhf::nn::GPTConfig c = byte_model();
   c.vocab_size = 16;
   std::vector<std::vector<std::int32_t>> prompts;
@@ -276,7 +289,8 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy an
   RewardModel<float, Be> value_g(c);
   copy_weights<Be>(policy_c, policy_g);
   copy_weights<Be>(policy_c, reference_g);
-  Be::copy_from_host(value_g.gpt().parameters().data(), value_c.gpt().parameters().data(), value_c.gpt().parameters().bytes());
+  Be::copy_from_host(value_g.gpt().parameters().data(), value_c.gpt().parameters().data(),
+                     value_c.gpt().parameters().bytes());
 
   const std::vector<float> value_before = value_c.gpt().parameters().to_vector();
   rlhf::train::PPOTrainer<float, cpu> want(policy_c, reference_c, value_c, score, prompts, 0, config);
@@ -284,11 +298,14 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy an
   const nlohmann::json a = want.step(), b = got.step();
   for (const char* key : {"objective/scores", "objective/kl", "policy/loss", "value/loss"}) {
     CAPTURE(key);
-    CHECK(std::abs(b[key].get<double>() - a[key].get<double>()) <= 1e-4 * std::max(1.0, std::abs(a[key].get<double>())));
+    CHECK(std::abs(b[key].get<double>() - a[key].get<double>()) <=
+          1e-4 * std::max(1.0, std::abs(a[key].get<double>())));
   }
   // 2 epochs × 2 minibatches of AdamW steps.
-  check_weights_after_adam(policy_g.parameters().to_vector(), policy_c.parameters().to_vector(), config.learning_rate, 4);
-  check_weights_after_adam(value_g.gpt().parameters().to_vector(), value_c.gpt().parameters().to_vector(), config.learning_rate, 4);
+  check_weights_after_adam(policy_g.parameters().to_vector(), policy_c.parameters().to_vector(), config.learning_rate,
+                           4);
+  check_weights_after_adam(value_g.gpt().parameters().to_vector(), value_c.gpt().parameters().to_vector(),
+                           config.learning_rate, 4);
   CHECK(b["value/loss"].get<double>() > 0);  // the value model trains on this backend's schedule too
   CHECK(value_g.gpt().parameters().to_vector() != value_before);
 }
@@ -298,8 +315,9 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO step: rollout and updated policy an
 // reward model scoring, as the pipeline has them; then two more updates on that rollout. On Be
 // as on the CPU: the same rollout and metrics, the value loss positive and falling, every
 // trainable model moved (the value model's by the same step) and the frozen ones untouched.
-TEST_CASE_TEMPLATE_DEFINE("model parity: PPO at the default pipeline's shape: rollout, metrics and both updates equal the CPU backend's", Be,
-                          model_parity_ppo_pipeline_shape) {
+TEST_CASE_TEMPLATE_DEFINE(
+    "model parity: PPO at the default pipeline's shape: rollout, metrics and both updates equal the CPU backend's", Be,
+    model_parity_ppo_pipeline_shape) {
   const rlhf::nn::GPTConfig c = testing::default_pipeline_model();
   std::vector<std::vector<std::int32_t>> prompts;
   const rlhf::PhiloxStream rng{11, 0};
@@ -316,18 +334,24 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO at the default pipeline's shape: ro
   policy_c.init_weights(1);
   std::memcpy(reference_c.parameters().data(), policy_c.parameters().data(), policy_c.parameters().bytes());
   value_c.init_weights(2);
-  std::memcpy(reward_c.gpt().parameters().data(), value_c.gpt().parameters().data(), value_c.gpt().parameters().bytes());
+  std::memcpy(reward_c.gpt().parameters().data(), value_c.gpt().parameters().data(),
+              value_c.gpt().parameters().bytes());
   GPT<float, Be> policy_g(c), reference_g(c, rlhf::nn::Trainable::no);
   RewardModel<float, Be> value_g(c), reward_g(c, Be{}, rlhf::nn::Trainable::no);
   copy_weights<Be>(policy_c, policy_g);
   copy_weights<Be>(policy_c, reference_g);
-  Be::copy_from_host(value_g.gpt().parameters().data(), value_c.gpt().parameters().data(), value_c.gpt().parameters().bytes());
-  Be::copy_from_host(reward_g.gpt().parameters().data(), value_c.gpt().parameters().data(), value_c.gpt().parameters().bytes());
-  const std::vector<float> policy_start = policy_c.parameters().to_vector(), value_start = value_c.gpt().parameters().to_vector();
+  Be::copy_from_host(value_g.gpt().parameters().data(), value_c.gpt().parameters().data(),
+                     value_c.gpt().parameters().bytes());
+  Be::copy_from_host(reward_g.gpt().parameters().data(), value_c.gpt().parameters().data(),
+                     value_c.gpt().parameters().bytes());
+  const std::vector<float> policy_start = policy_c.parameters().to_vector(),
+                           value_start = value_c.gpt().parameters().to_vector();
 
   constexpr std::int32_t eos = 256;
-  rlhf::train::PPOTrainer<float, cpu> want(policy_c, reference_c, value_c, rlhf::train::reward_model_scorer(reward_c, eos), prompts, eos, config);
-  rlhf::train::PPOTrainer<float, Be> got(policy_g, reference_g, value_g, rlhf::train::reward_model_scorer(reward_g, eos), prompts, eos, config);
+  rlhf::train::PPOTrainer<float, cpu> want(policy_c, reference_c, value_c,
+                                           rlhf::train::reward_model_scorer(reward_c, eos), prompts, eos, config);
+  rlhf::train::PPOTrainer<float, Be> got(policy_g, reference_g, value_g,
+                                         rlhf::train::reward_model_scorer(reward_g, eos), prompts, eos, config);
   const nlohmann::json a = want.step(), b = got.step();
   CHECK(got.last_rollout().responses == want.last_rollout().responses);
   for (auto it = a.begin(); it != a.end(); ++it) {
@@ -351,8 +375,10 @@ TEST_CASE_TEMPLATE_DEFINE("model parity: PPO at the default pipeline's shape: ro
   CHECK(value_g.gpt().parameters().to_vector() != value_start);
   CHECK(reference_g.parameters().to_vector() == policy_start);
   CHECK(reward_g.gpt().parameters().to_vector() == value_start);
-  check_weights_after_adam(policy_g.parameters().to_vector(), policy_c.parameters().to_vector(), config.learning_rate, 3);
-  check_weights_after_adam(value_g.gpt().parameters().to_vector(), value_c.gpt().parameters().to_vector(), config.learning_rate, 3);
+  check_weights_after_adam(policy_g.parameters().to_vector(), policy_c.parameters().to_vector(), config.learning_rate,
+                           3);
+  check_weights_after_adam(value_g.gpt().parameters().to_vector(), value_c.gpt().parameters().to_vector(),
+                           config.learning_rate, 3);
 }
 
 }  // namespace model_parity

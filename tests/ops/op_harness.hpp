@@ -106,7 +106,9 @@ class Tensors {
 
 // What an op row may declare beyond specs/forward: backward, a gradient check, tolerances.
 template <class Op, class T, class B>
-concept has_backward = requires(const Op& op, const B& be, Tensors<T, B>& t) { op.backward(be, t); };
+concept has_backward = requires(const Op& op, const B& be, Tensors<T, B>& t) {
+  op.backward(be, t);
+};
 
 struct Tolerance {
   double for_float = 1e-5, for_double = 1e-12;  // 0: bit for bit

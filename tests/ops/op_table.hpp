@@ -51,7 +51,9 @@ struct Gelu : Row {
   std::vector<Spec> specs() const {
     std::vector<double> x = normal(1, 3.0, n);
     x[0] = 20, x[1] = -20, x[2] = 0;  // saturated tails and the origin
-    return {{"x", Role::input, {n}, x}, {"out", Role::output, {n}}, {"dout", Role::upstream, {n}, normal(2, 1.0, n)},
+    return {{"x", Role::input, {n}, x},
+            {"out", Role::output, {n}},
+            {"dout", Role::upstream, {n}, normal(2, 1.0, n)},
             {"dx", Role::state, {n}, normal(3, 1.0, n)}};
   }
   template <class B, class T>
@@ -70,9 +72,12 @@ struct Residual : Row {
   std::string name() const { return "residual " + dims({n}); }
   Tolerance tolerance() const { return {0, 0}; }
   std::vector<Spec> specs() const {
-    return {{"a", Role::input, {n}, normal(5, 1.0, n)},         {"b", Role::input, {n}, normal(6, 1.0, n)},
-            {"out", Role::output, {n}},                          {"dout", Role::upstream, {n}, normal(7, 1.0, n)},
-            {"da", Role::state, {n}, normal(8, 1.0, n)},         {"db", Role::state, {n}, normal(9, 1.0, n)}};
+    return {{"a", Role::input, {n}, normal(5, 1.0, n)},
+            {"b", Role::input, {n}, normal(6, 1.0, n)},
+            {"out", Role::output, {n}},
+            {"dout", Role::upstream, {n}, normal(7, 1.0, n)},
+            {"da", Role::state, {n}, normal(8, 1.0, n)},
+            {"db", Role::state, {n}, normal(9, 1.0, n)}};
   }
   template <class B, class T>
   void forward(const B& be, Tensors<T, B>& t) const {
@@ -90,11 +95,16 @@ struct LayerNorm : Row {
   std::string name() const { return "layernorm " + dims({rows, cols}); }
   std::vector<Spec> specs() const {
     const Shape x{rows, cols}, c{cols}, r{rows};
-    return {{"x", Role::input, x, normal(11, 2.0, rows * cols)}, {"w", Role::input, c, normal(12, 1.0, cols)},
-            {"b", Role::input, c, normal(13, 1.0, cols)},         {"out", Role::output, x},
-            {"mean", Role::output, r},                            {"rstd", Role::output, r},
-            {"dout", Role::upstream, x, normal(14, 1.0, rows * cols)}, {"dx", Role::state, x, normal(15, 1.0, rows * cols)},
-            {"dw", Role::state, c, normal(16, 1.0, cols)},         {"db", Role::state, c, normal(17, 1.0, cols)}};
+    return {{"x", Role::input, x, normal(11, 2.0, rows * cols)},
+            {"w", Role::input, c, normal(12, 1.0, cols)},
+            {"b", Role::input, c, normal(13, 1.0, cols)},
+            {"out", Role::output, x},
+            {"mean", Role::output, r},
+            {"rstd", Role::output, r},
+            {"dout", Role::upstream, x, normal(14, 1.0, rows * cols)},
+            {"dx", Role::state, x, normal(15, 1.0, rows * cols)},
+            {"dw", Role::state, c, normal(16, 1.0, cols)},
+            {"db", Role::state, c, normal(17, 1.0, cols)}};
   }
   template <class B, class T>
   void forward(const B& be, Tensors<T, B>& t) const {
@@ -113,8 +123,10 @@ struct Softmax : Row {
   std::string name() const { return "softmax " + dims({rows, cols}); }
   std::vector<Spec> specs() const {
     const Shape x{rows, cols};
-    return {{"x", Role::input, x, normal(21, 4.0, rows * cols)}, {"out", Role::output, x},
-            {"dout", Role::upstream, x, normal(22, 1.0, rows * cols)}, {"dx", Role::state, x, normal(23, 1.0, rows * cols)}};
+    return {{"x", Role::input, x, normal(21, 4.0, rows * cols)},
+            {"out", Role::output, x},
+            {"dout", Role::upstream, x, normal(22, 1.0, rows * cols)},
+            {"dx", Role::state, x, normal(23, 1.0, rows * cols)}};
   }
   template <class B, class T>
   void forward(const B& be, Tensors<T, B>& t) const {
@@ -125,7 +137,6 @@ struct Softmax : Row {
     softmax_backward(be, t.out("dx"), t.in("dout"), t.in("out"));
   }
 };
-
 
 // ---- the vocabulary rows ---------------------------------------------------------------------
 
@@ -150,10 +161,14 @@ enum class Masking { some, none, all };
 struct CrossEntropy : Row {
   std::int64_t rows, V;
   Masking masking;
-  CrossEntropy(std::int64_t r, std::int64_t v, Masking m, bool grad) : rows(r), V(v), masking(m) { gradient_check = grad; }
+  CrossEntropy(std::int64_t r, std::int64_t v, Masking m, bool grad) : rows(r), V(v), masking(m) {
+    gradient_check = grad;
+  }
   std::string name() const {
     return "cross_entropy " + dims({rows, V}) +
-           (masking == Masking::some ? " masked" : masking == Masking::none ? " no mask" : " all masked");
+           (masking == Masking::some   ? " masked"
+            : masking == Masking::none ? " no mask"
+                                       : " all masked");
   }
   std::vector<Spec> specs() const {
     const Shape z{rows, V}, r{rows};
@@ -175,7 +190,8 @@ struct CrossEntropy : Row {
   }
   template <class B, class T>
   void forward(const B& be, Tensors<T, B>& t) const {
-    t.set_scalar("loss", cross_entropy_forward(be, t.out("losses"), t.out("lse"), t.in("z"), t.ids("targets"), mask(t)));
+    t.set_scalar("loss",
+                 cross_entropy_forward(be, t.out("losses"), t.out("lse"), t.in("z"), t.ids("targets"), mask(t)));
   }
   template <class B, class T>
   void backward(const B& be, Tensors<T, B>& t) const {
@@ -236,7 +252,9 @@ struct Entropy : Row {
 // positions in order).
 struct Embedding : Row {
   std::int64_t n, table_rows, C;
-  Embedding(std::int64_t n_, std::int64_t rows_, std::int64_t c) : n(n_), table_rows(rows_), C(c) { gradient_check = true; }
+  Embedding(std::int64_t n_, std::int64_t rows_, std::int64_t c) : n(n_), table_rows(rows_), C(c) {
+    gradient_check = true;
+  }
   std::string name() const { return "embedding " + dims({n}) + " from " + dims({table_rows, C}); }
   Tolerance tolerance() const { return {0, 0}; }
   std::vector<Spec> specs() const {
@@ -263,7 +281,8 @@ struct Matmul : Row {
   std::int64_t batch, M, K, N;
   rlhf::WeightLayout layout;
   bool bias;
-  Matmul(std::int64_t b, std::int64_t m, std::int64_t k, std::int64_t n, rlhf::WeightLayout l, bool with_bias, bool grad)
+  Matmul(std::int64_t b, std::int64_t m, std::int64_t k, std::int64_t n, rlhf::WeightLayout l, bool with_bias,
+         bool grad)
       : batch(b), M(m), K(k), N(n), layout(l), bias(with_bias) {
     gradient_check = grad;
   }
@@ -323,7 +342,8 @@ struct Attention : Row {
   }
   template <class Be, class X>
   void forward(const Be& be, Tensors<X, Be>& t) const {
-    attention_forward(be, t.out("out"), t.out("att"), t.in("qkv"), masked ? t.in("key_mask") : rlhf::View<const X, Be>{}, H);
+    attention_forward(be, t.out("out"), t.out("att"), t.in("qkv"),
+                      masked ? t.in("key_mask") : rlhf::View<const X, Be>{}, H);
   }
   template <class Be, class X>
   void backward(const Be& be, Tensors<X, Be>& t) const {
@@ -337,7 +357,9 @@ struct AttentionKv : Row {
   std::int64_t B, H, D, Tmax, prompt;
   AttentionKv(std::int64_t b, std::int64_t h, std::int64_t d, std::int64_t tmax, std::int64_t p)
       : B(b), H(h), D(d), Tmax(tmax), prompt(p) {}
-  std::string name() const { return "attention_kv " + dims({B, H, D}) + " cache " + dims({Tmax}) + " prompt " + dims({prompt}); }
+  std::string name() const {
+    return "attention_kv " + dims({B, H, D}) + " cache " + dims({Tmax}) + " prompt " + dims({prompt});
+  }
   std::vector<std::int64_t> steps() const { return {prompt, 1, 1, 1}; }
   std::vector<Spec> specs() const {
     const std::int64_t C = H * D;
@@ -439,9 +461,13 @@ struct AdamW : Row {
   explicit AdamW(std::int64_t n_) : n(n_) {}
   std::string name() const { return "adamw_update x3, sum_of_squares, scale " + dims({n}); }
   std::vector<Spec> specs() const {
-    return {{"param", Role::state, {n}, normal(100, 1.0, n)}, {"m", Role::state, {n}}, {"v", Role::state, {n}},
-            {"g1", Role::constant, {n}, normal(101, 0.5, n)},  {"g2", Role::constant, {n}, normal(102, 0.5, n)},
-            {"g3", Role::state, {n}, normal(103, 0.5, n)},     {"sum_of_squares", Role::output, {1}}};
+    return {{"param", Role::state, {n}, normal(100, 1.0, n)},
+            {"m", Role::state, {n}},
+            {"v", Role::state, {n}},
+            {"g1", Role::constant, {n}, normal(101, 0.5, n)},
+            {"g2", Role::constant, {n}, normal(102, 0.5, n)},
+            {"g3", Role::state, {n}, normal(103, 0.5, n)},
+            {"sum_of_squares", Role::output, {1}}};
   }
   template <class Be, class X>
   void forward(const Be& be, Tensors<X, Be>& t) const {
@@ -508,10 +534,14 @@ rlhf::Tensor<T, Be> tensor(Shape shape, std::vector<T> values = {}) {
 
 // What each bad input breaks, in the order call_bad_input numbers them.
 inline std::vector<std::string> bad_inputs() {
-  return {"a target outside the vocabulary",         "a target of -100 where log-probs read every row",
-          "a zero temperature",                      "an id outside the embedding table",
-          "a LayerNorm weight of the wrong shape",   "heads that do not divide the width",
-          "outputs and inputs of different shapes",  "a weight whose inner dimension differs"};
+  return {"a target outside the vocabulary",
+          "a target of -100 where log-probs read every row",
+          "a zero temperature",
+          "an id outside the embedding table",
+          "a LayerNorm weight of the wrong shape",
+          "heads that do not divide the width",
+          "outputs and inputs of different shapes",
+          "a weight whose inner dimension differs"};
 }
 
 // Calls bad input number `which` on backend Be (float): each throws rlhf::error.

@@ -68,8 +68,8 @@ struct Input {
 };
 
 struct Options {
-  double eps = 1e-5;         // central differences: truncation ~eps², round-off ~1e-16·|L|/eps
-  double tolerance = 1e-6;   // on the relative error of the whole gradient
+  double eps = 1e-5;                    // central differences: truncation ~eps², round-off ~1e-16·|L|/eps
+  double tolerance = 1e-6;              // on the relative error of the whole gradient
   double accumulate_tolerance = 1e-12;  // (c + grad) - c against grad: only round-off differs
 };
 

@@ -93,11 +93,12 @@ std::vector<std::remove_const_t<T>> values(rlhf::View<T, rlhf::cpu> v) {
 
 TEST_CASE("data: jsonl reads objects line by line, skipping blank lines, numbering every line") {
   TempDir dir;
-  const fs::path f = dir.write("a.jsonl", "{\"prompt\": \"p1\", \"completion\": \"c1\"}\n"
-                                          "\n"
-                                          "   \t\r\n"
-                                          "{\"completion\": \"c2\", \"prompt\": \"p2\"}\r\n"
-                                          "{\"prompt\": \"p3\", \"completion\": \"c3\"}");  // no final newline
+  const fs::path f = dir.write("a.jsonl",
+                               "{\"prompt\": \"p1\", \"completion\": \"c1\"}\n"
+                               "\n"
+                               "   \t\r\n"
+                               "{\"completion\": \"c2\", \"prompt\": \"p2\"}\r\n"
+                               "{\"prompt\": \"p3\", \"completion\": \"c3\"}");  // no final newline
   std::vector<std::int64_t> lines;
   std::vector<std::string> prompts;
   read_jsonl(f, JsonlFields{{"prompt", "completion"}}, [&](const JsonlRecord& r) {
@@ -117,7 +118,9 @@ TEST_CASE("json text: a key twice in one object is an error naming its path, at 
         "run.json: key \"ppo.kl_coef\" appears twice");
   CHECK(error_of([] { parse_json(R"({"x": [{"a": 1}, {"a": 1, "a": 2}]})", "f.json"); }) ==
         "f.json: key \"x[].a\" appears twice");
-  CHECK(error_of([] { parse_json("{\"a\": 1,\n \"b\": }", "f.json"); }).starts_with("f.json: not valid JSON: parse error at line 2"));
+  CHECK(error_of([] {
+          parse_json("{\"a\": 1,\n \"b\": }", "f.json");
+        }).starts_with("f.json: not valid JSON: parse error at line 2"));
 }
 
 TEST_CASE("data: jsonl errors name file, line and field") {
@@ -140,7 +143,8 @@ TEST_CASE("data: jsonl errors name file, line and field") {
   const fs::path overflow = dir.write("overflow.jsonl", "{\"margin\": 1e999}\n");
   CHECK(read(overflow, {{}, {"margin"}}).starts_with(overflow.string() + ":1: malformed JSON: "));
 
-  const fs::path twice = dir.write("twice.jsonl", ok + "{\"prompt\": \"p\", \"completion\": \"c\", \"prompt\": \"q\"}\n");
+  const fs::path twice =
+      dir.write("twice.jsonl", ok + "{\"prompt\": \"p\", \"completion\": \"c\", \"prompt\": \"q\"}\n");
   CHECK(read(twice, pc) == twice.string() + ":2: key \"prompt\" appears twice");
 
   const fs::path array = dir.write("array.jsonl", ok + "[1, 2]\n");
@@ -155,9 +159,8 @@ TEST_CASE("data: jsonl errors name file, line and field") {
         typo.string() + ":1: unknown field \"complete\" (allowed: \"prompt\", \"margin\")");
 
   const fs::path number = dir.write("number.jsonl", "{\"prompt\": 3, \"completion\": \"c\"}\n");
-  const std::string wrong_type = error_of([&] {
-    read_jsonl(number, pc, [](const JsonlRecord& r) { (void)r.string("prompt"); });
-  });
+  const std::string wrong_type =
+      error_of([&] { read_jsonl(number, pc, [](const JsonlRecord& r) { (void)r.string("prompt"); }); });
   CHECK(wrong_type == number.string() + ":1: field \"prompt\" must be a string");
 
   // A directory that cannot hold the file is "cannot open" too.
@@ -168,11 +171,12 @@ TEST_CASE("data: jsonl errors name file, line and field") {
 TEST_CASE("data: jsonl typed accessors serve the reward-model formats") {
   TempDir dir;
   // Pairwise preferences (Anthropic HH / TRL) with an optional margin; null counts as absent.
-  const fs::path pairs = dir.write("pairs.jsonl",
-                                   "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\"}\n"
-                                   "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": 2}\n"
-                                   "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": null}\n"
-                                   "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": 0.5}\n");
+  const fs::path pairs =
+      dir.write("pairs.jsonl",
+                "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\"}\n"
+                "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": 2}\n"
+                "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": null}\n"
+                "{\"prompt\": \"q\", \"chosen\": \"good\", \"rejected\": \"bad\", \"margin\": 0.5}\n");
   const JsonlFields pair_fields{{"prompt", "chosen", "rejected"}, {"margin"}};
   std::vector<double> margins;
   read_jsonl(pairs, pair_fields, [&](const JsonlRecord& r) {
@@ -183,13 +187,16 @@ TEST_CASE("data: jsonl typed accessors serve the reward-model formats") {
 
   const fs::path bad_margin =
       dir.write("bad_margin.jsonl", "{\"prompt\": \"q\", \"chosen\": \"a\", \"rejected\": \"b\", \"margin\": \"1\"}\n");
-  CHECK(error_of([&] { read_jsonl(bad_margin, pair_fields, [](const JsonlRecord& r) { (void)r.number("margin"); }); }) ==
-        bad_margin.string() + ":1: field \"margin\" must be a number");
+  CHECK(error_of([&] {
+          read_jsonl(bad_margin, pair_fields, [](const JsonlRecord& r) { (void)r.number("margin"); });
+        }) == bad_margin.string() + ":1: field \"margin\" must be a number");
 
   // K-wise rankings (InstructGPT); the caller's own checks fail in the same style.
   const JsonlFields ranking_fields{{"prompt", "completions", "ranking"}};
-  const fs::path ranks = dir.write("ranks.jsonl", "{\"prompt\": \"q\", \"completions\": [\"a\", \"b\", \"c\"], \"ranking\": [2, 1, 3]}\n"
-                                                  "{\"prompt\": \"q\", \"completions\": [\"a\", \"b\"], \"ranking\": [1, 2, 3]}\n");
+  const fs::path ranks =
+      dir.write("ranks.jsonl",
+                "{\"prompt\": \"q\", \"completions\": [\"a\", \"b\", \"c\"], \"ranking\": [2, 1, 3]}\n"
+                "{\"prompt\": \"q\", \"completions\": [\"a\", \"b\"], \"ranking\": [1, 2, 3]}\n");
   const std::string mismatch = error_of([&] {
     read_jsonl(ranks, ranking_fields, [](const JsonlRecord& r) {
       const std::vector<std::string> completions = r.strings("completions");
@@ -221,7 +228,8 @@ TEST_CASE("data: jsonl typed accessors serve the reward-model formats") {
         one + ":1: field \"k\" must be an integer");
   CHECK(field_error(R"({"k": true})", [](const JsonlRecord& r) { (void)r.number("k"); }) ==
         one + ":1: field \"k\" must be a number");
-  CHECK(field_error(R"({"k": 1})", [](const JsonlRecord& r) { (void)r.string("x"); }) == one + ":1: missing field \"x\"");
+  CHECK(field_error(R"({"k": 1})", [](const JsonlRecord& r) { (void)r.string("x"); }) ==
+        one + ":1: missing field \"x\"");
   CHECK(field_error(R"({"k": -7})", [](const JsonlRecord& r) { CHECK(r.integer("k") == -7); }) == "");
 }
 
@@ -249,8 +257,9 @@ TEST_CASE("data: jsonl writer commits whole lines atomically") {
   // Asked to be strict, invalid UTF-8 is an error naming the record.
   JsonlWriter strict(dir.path / "strict.jsonl", nlohmann::json::error_handler_t::strict);
   strict.write({{"ok", "fine"}});
-  CHECK(error_of([&] { strict.write({{"text", std::string("\xff")}}); })
-            .starts_with("cannot write " + (dir.path / "strict.jsonl").string() + ": record 2: "));
+  CHECK(error_of([&] {
+          strict.write({{"text", std::string("\xff")}});
+        }).starts_with("cannot write " + (dir.path / "strict.jsonl").string() + ": record 2: "));
 
   // The output reads back.
   std::int64_t n = 0;
@@ -262,9 +271,10 @@ TEST_CASE("data: jsonl writer commits whole lines atomically") {
 
 TEST_CASE("data: sft prompt/completion format masks the prompt, learns completion and EOS") {
   TempDir dir;
-  const fs::path f = dir.write("pc.jsonl", "{\"prompt\": \"ab\", \"completion\": \"cd\"}\n"
-                                           "{\"prompt\": \"\", \"completion\": \"xy\"}\n"
-                                           "{\"prompt\": \"q\", \"completion\": \"\"}\n");
+  const fs::path f = dir.write("pc.jsonl",
+                               "{\"prompt\": \"ab\", \"completion\": \"cd\"}\n"
+                               "{\"prompt\": \"\", \"completion\": \"xy\"}\n"
+                               "{\"prompt\": \"q\", \"completion\": \"\"}\n");
   const SftDataset d = load_sft_jsonl(f, TestTokenizer{}, 16);
   CHECK(d.format() == SftFormat::prompt_completion);
   REQUIRE(d.size() == 3);
@@ -295,11 +305,12 @@ TEST_CASE("data: sft text format learns every token; EOS is appended once") {
 
 TEST_CASE("data: sft truncation keeps the first max_length tokens and drops what has nothing to learn") {
   TempDir dir;
-  const fs::path f = dir.write("trunc.jsonl", "{\"prompt\": \"ab\", \"completion\": \"cdef\"}\n"   // 7 -> 4, kept
-                                              "{\"prompt\": \"abcd\", \"completion\": \"e\"}\n"   // 6 -> prompt only: dropped
-                                              "{\"prompt\": \"abc\", \"completion\": \"d\"}\n"    // 5 -> abcd, kept
-                                              "{\"prompt\": \"abc\", \"completion\": \"\"}\n"     // abc<eos>: fits exactly
-                                              "{\"prompt\": \"a\", \"completion\": \"b\"}\n");    // short
+  const fs::path f = dir.write("trunc.jsonl",
+                               "{\"prompt\": \"ab\", \"completion\": \"cdef\"}\n"  // 7 -> 4, kept
+                               "{\"prompt\": \"abcd\", \"completion\": \"e\"}\n"   // 6 -> prompt only: dropped
+                               "{\"prompt\": \"abc\", \"completion\": \"d\"}\n"    // 5 -> abcd, kept
+                               "{\"prompt\": \"abc\", \"completion\": \"\"}\n"     // abc<eos>: fits exactly
+                               "{\"prompt\": \"a\", \"completion\": \"b\"}\n");    // short
   const SftDataset d = load_sft_jsonl(f, TestTokenizer{}, 4);
   REQUIRE(d.size() == 4);
   CHECK(d[0].tokens == std::vector<std::int32_t>{'a', 'b', 'c', 'd'});  // lost "ef" and EOS
@@ -313,8 +324,9 @@ TEST_CASE("data: sft truncation keeps the first max_length tokens and drops what
   CHECK(d.stats().dropped == 1);
   CHECK(d.stats().tokens == 15);
   CHECK(d.stats().loss_tokens == 2 + 1 + 1 + 2);
-  CHECK(d.summary() == "5 {\"prompt\", \"completion\"} examples: 3 truncated to 4 tokens, 1 dropped (nothing to learn left); "
-                       "15 tokens, 6 targets");
+  CHECK(d.summary() ==
+        "5 {\"prompt\", \"completion\"} examples: 3 truncated to 4 tokens, 1 dropped (nothing to learn left); "
+        "15 tokens, 6 targets");
 
   // Text: an empty text is only EOS, with nothing before it to predict from.
   const fs::path t = dir.write("t.jsonl", "{\"text\": \"\"}\n{\"text\": \"abcdef\"}\n");
@@ -342,7 +354,8 @@ TEST_CASE("data: sft errors name file, line and field") {
   CHECK(load("{\"prompt\": [\"p\"], \"completion\": \"c\"}\n") == f + ":1: field \"prompt\" must be a string");
   CHECK(load("{\"prompt\": \"p\", \"completion\": null}\n") == f + ":1: field \"completion\" must be a string");
   CHECK(load(text + "{\"text\": 5}\n") == f + ":2: field \"text\" must be a string");
-  CHECK(load(text + "{\"text\": \"t\", \"prompt\": \"p\"}\n") == f + ":2: unknown field \"prompt\" (allowed: \"text\")");
+  CHECK(load(text + "{\"text\": \"t\", \"prompt\": \"p\"}\n") ==
+        f + ":2: unknown field \"prompt\" (allowed: \"text\")");
   CHECK(load(pc + "{\"prompt\": \"p\", \"completion\": \"c\", \"text\": \"t\"}\n") ==
         f + ":2: unknown field \"text\" (allowed: \"prompt\", \"completion\")");
 
@@ -357,7 +370,7 @@ TEST_CASE("data: sft errors name file, line and field") {
   CHECK(load("{\"text\": \"t\", \"prompt\": \"p\"}\n") ==
         f + ":1: expected the fields {\"prompt\", \"completion\"} or {\"text\"}, got {\"prompt\", \"text\"}");
 
-  CHECK(load(pc + "{\"prompt\": \"p\", \"completion\": \"c\"\n") .starts_with(f + ":2: malformed JSON: "));
+  CHECK(load(pc + "{\"prompt\": \"p\", \"completion\": \"c\"\n").starts_with(f + ":2: malformed JSON: "));
   CHECK(load("\n\n") == f + ": no examples");
   CHECK(load("{\"prompt\": \"long prompt\", \"completion\": \"c\"}\n") ==
         f + ": all 1 examples were dropped: none has a token to learn within the first 8 tokens");
@@ -465,8 +478,9 @@ TEST_CASE("data: epoch sampler walks epochs in order and resumes from a data pos
   again.next(7, batch);
   CHECK(batch == std::vector<std::int64_t>(walk.begin(), walk.begin() + 7));
 
-  CHECK(error_of([&] { EpochSampler bad(train, 1, {0, 5}); }) ==
-        "EpochSampler: data position (epoch 0, index 5) is outside an epoch of 5 examples");
+  CHECK(error_of([&] {
+          EpochSampler bad(train, 1, {0, 5});
+        }) == "EpochSampler: data position (epoch 0, index 5) is outside an epoch of 5 examples");
   CHECK(error_of([] { EpochSampler bad({}, 1); }) == "EpochSampler: no training examples");
 }
 
@@ -535,8 +549,9 @@ TEST_CASE("data: batcher reuses its buffers; fixed length pads every batch") {
   CHECK(error_of([&] { grow.fill(std::vector<TokenSequence>{}); }) == "Batcher: empty batch");
   const std::vector<std::int32_t> tokens = {1, 2, 3};
   const std::vector<std::uint8_t> short_mask = {1};
-  CHECK(error_of([&] { grow.fill(std::vector<TokenSequence>{{tokens, short_mask}}); }) ==
-        "Batcher: row 0 has 3 tokens but 1 loss-mask entries");
+  CHECK(error_of([&] {
+          grow.fill(std::vector<TokenSequence>{{tokens, short_mask}});
+        }) == "Batcher: row 0 has 3 tokens but 1 loss-mask entries");
   CHECK(error_of([&] { grow.fill(std::vector<TokenSequence>{{{}, {}}}); }) == "Batcher: row 0 has no tokens");
 }
 

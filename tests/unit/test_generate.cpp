@@ -74,7 +74,8 @@ TEST_CASE("attention_kv_forward over a whole sequence equals attention_forward")
         for (std::int64_t c = 0; c < C; ++c) got(b, past + t, c) = out(b, t, c);
     past += n;
   }
-  for (std::int64_t i = 0; i < want.numel(); ++i) CHECK(got.data()[i] == doctest::Approx(want.data()[i]).epsilon(1e-12));
+  for (std::int64_t i = 0; i < want.numel(); ++i)
+    CHECK(got.data()[i] == doctest::Approx(want.data()[i]).epsilon(1e-12));
   CHECK_THROWS_WITH_AS(rlhf::attention_kv_forward(cpu{}, got.view().rows(0, 2), k.view(), v.view(), mask, qkv, 1, H),
                        "attention_kv_forward: 6 new tokens after 1 cached ones exceed the cache of 6 positions",
                        rlhf::error);
@@ -94,7 +95,8 @@ TEST_CASE("generation log-probs equal the full forward pass's (temperature 0.7, 
     const auto full = forward_logprobs(model, g, float(sampling.temperature));
     double max_diff = 0;
     for (std::int64_t i = 0; i < g.tokens.numel(); ++i)
-      if (g.response_mask.data()[i] != 0) max_diff = std::max(max_diff, double(std::abs(full[std::size_t(i)] - g.logprobs.data()[i])));
+      if (g.response_mask.data()[i] != 0)
+        max_diff = std::max(max_diff, double(std::abs(full[std::size_t(i)] - g.logprobs.data()[i])));
     MESSAGE("top_k ", sampling.top_k, " top_p ", sampling.top_p, ": max |generation - forward| = ", max_diff);
     CHECK(max_diff <= 1e-5);
   }

@@ -93,7 +93,8 @@ TEST_CASE("GPT: padded positions do not change the real tokens' outputs") {
   std::vector<double> from_padded(padded.data() + (5 + 2) * 8, padded.data() + 10 * 8);
   Tensor<std::int32_t, cpu> alone({1, 3}, {3, 12, 4});
   const auto single = model.forward(alone);
-  for (std::size_t i = 0; i < from_padded.size(); ++i) CHECK(single.data()[i] == doctest::Approx(from_padded[i]).epsilon(1e-12));
+  for (std::size_t i = 0; i < from_padded.size(); ++i)
+    CHECK(single.data()[i] == doctest::Approx(from_padded[i]).epsilon(1e-12));
 }
 
 TEST_CASE("GPT: a training step allocates nothing after the first") {
@@ -219,7 +220,8 @@ TEST_CASE("GPT: heads and backward read the model's own copies of ids, positions
     Batch b;
     kept.zero_grad();
     freed.zero_grad();
-    Tensor<double, cpu> logp({2, 5}), entropy({2, 5}), dlogp({2, 5}, {1, 2, 3, 4, 5, 0, 0, 6, 7, 8}), dent({2, 5}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    Tensor<double, cpu> logp({2, 5}), entropy({2, 5}), dlogp({2, 5}, {1, 2, 3, 4, 5, 0, 0, 6, 7, 8}),
+        dent({2, 5}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
     kept.forward(b.ids, b.positions, b.key_mask);
     if (logprob_head) {
       const auto targets = b.targets_valid();

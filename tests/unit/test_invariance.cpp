@@ -83,7 +83,8 @@ std::vector<std::vector<std::int32_t>> make_prompts(const ModelShape& s, int cou
   for (int i = 0; i < count; ++i) {
     std::vector<std::int32_t> q(std::size_t(s.prompt_min + std::int64_t(rng.word(std::uint64_t(i) * 64) % span)));
     for (std::size_t j = 0; j < q.size(); ++j)  // no EOS (id 0 on the small vocabulary, 256 on bytes)
-      q[j] = 1 + std::int32_t(rng.word(std::uint64_t(i) * 64 + 1 + j) % std::uint64_t(s.model.vocab_size == 257 ? 255 : 15));
+      q[j] = 1 + std::int32_t(rng.word(std::uint64_t(i) * 64 + 1 + j) %
+                              std::uint64_t(s.model.vocab_size == 257 ? 255 : 15));
     p.push_back(q);
   }
   return p;
@@ -115,7 +116,8 @@ std::vector<float> minus(const std::vector<float>& a, const std::vector<float>& 
 std::vector<std::pair<std::string, double>> numbers(const nlohmann::json& record) {
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [key, value] : record.items())
-    if (value.is_number() && key.rfind("time/", 0) != 0 && key != "tokens/s" && key.find("per_second") == std::string::npos)
+    if (value.is_number() && key.rfind("time/", 0) != 0 && key != "tokens/s" &&
+        key.find("per_second") == std::string::npos)
       out.emplace_back(key, value.get<double>());
   return out;
 }
@@ -220,7 +222,8 @@ void ppo_invariance(const ModelShape& s) {
     run_ppo(again, s, reference_plan, iterations, cfg);
     CHECK(same_bits(again.policy_now(), ref.policy_now()));
     CHECK(same_bits(again.value_now(), ref.value_now()));
-    for (int i = 0; i < iterations; ++i) check_same_records(again.records[std::size_t(i)], ref.records[std::size_t(i)], "rerun");
+    for (int i = 0; i < iterations; ++i)
+      check_same_records(again.records[std::size_t(i)], ref.records[std::size_t(i)], "rerun");
   }
   // Every forced schedule, and micro-batches of other sizes (the pipeline's automatic schedule).
   struct Variant {
@@ -331,7 +334,8 @@ TEST_CASE("invariance: generation under every schedule, and its log-probs equal 
       double worst = 0;
       for (std::int64_t b = 0; b < Bn; ++b)
         for (std::int64_t t = 0; t + 1 < L; ++t)
-          if (out.response_mask(b, t + 1) != 0) worst = std::max(worst, std::abs(double(logp(b, t)) - double(out.logprobs(b, t + 1))));
+          if (out.response_mask(b, t + 1) != 0)
+            worst = std::max(worst, std::abs(double(logp(b, t)) - double(out.logprobs(b, t + 1))));
       INFO(s->name, ", ", plan.name(), ": KV-cached vs full forward log-probs differ by up to ", worst);
       CHECK(worst <= 2e-5);
       return out;
@@ -358,10 +362,14 @@ namespace {
 // The pipeline's SFT data (the fortunes) at the default shape; a synthetic corpus at the small one.
 rlhf::data::SftDataset sft_data(const ModelShape& s, const fs::path& dir) {
   const rlhf::data::ByteTokenizer tok;
-  if (&s == &pipeline_shape) return rlhf::data::load_sft_jsonl(fs::path(RLHF_DATA_DIR) / "fortunes" / "train.jsonl", tok, 64);
+  if (&s == &pipeline_shape)
+    return rlhf::data::load_sft_jsonl(fs::path(RLHF_DATA_DIR) / "fortunes" / "train.jsonl", tok, 64);
   const fs::path file = dir / "sft.jsonl";
   std::ofstream out(file);
-  for (int i = 0; i < 40; ++i) out << R"({"prompt": "say )" << "abcdef"[i % 6] << R"(:", "completion": " )" << "xyz"[i % 3] << "\"}\n";
+  for (int i = 0; i < 40; ++i)
+    out << R"({"prompt": "say )"
+        << "abcdef"[i % 6] << R"(:", "completion": " )"
+        << "xyz"[i % 3] << "\"}\n";
   out.close();
   return rlhf::data::load_sft_jsonl(file, tok, 16);
 }
@@ -431,9 +439,14 @@ namespace {
 
 // The pipeline's K of 4-9 completions per prompt, of its response length at the default shape.
 rlhf::data::PreferenceDataset kwise_data(const ModelShape& s, const fs::path& dir) {
-  const auto file = testing::write_count_a_rankings(dir, {.records = 24, .seed = 17, .min_k = 4, .max_k = 9,
-                                                          .length = &s == &pipeline_shape ? 40 : 8, .alphabet = "abc ",
-                                                          .prompt = "rank these:", .file_name = std::string(s.name) + ".jsonl"});
+  const auto file = testing::write_count_a_rankings(dir, {.records = 24,
+                                                          .seed = 17,
+                                                          .min_k = 4,
+                                                          .max_k = 9,
+                                                          .length = &s == &pipeline_shape ? 40 : 8,
+                                                          .alphabet = "abc ",
+                                                          .prompt = "rank these:",
+                                                          .file_name = std::string(s.name) + ".jsonl"});
   return rlhf::data::load_preference_jsonl(file, rlhf::data::ByteTokenizer(), byte_model(s).n_positions);
 }
 
@@ -458,7 +471,7 @@ TEST_CASE("invariance: reward-model steps under 1 and 2 threads and micro-batche
       rlhf::train::RewardTrainer<float, cpu> trainer(model, data, split, c);
       return update_of_steps(trainer, model.gpt().parameters(), 2);
     };
-    const std::int64_t whole = 1 << 20;  // every step's groups in one micro-batch
+    const std::int64_t whole = 1 << 20;                         // every step's groups in one micro-batch
     const std::int64_t group = 9 * byte_model(*s).n_positions;  // about one group per micro-batch
     check_plans(*s, run, {2, whole}, {{1, whole}, {2, group}, {1, group}}, "tokens");
   }

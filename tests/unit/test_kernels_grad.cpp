@@ -356,7 +356,7 @@ TEST_CASE("kernel grad edge: length 1 everywhere") {
 TEST_CASE("kernel grad edge: cross_entropy with every token masked gives loss 0 and no gradient") {
   const Tensor logits = randn({3, 11}, 110);
   const Ids targets({3}, {-100, -100, -100});  // never read: every token is masked
-  Tensor mask({3});                             // all zeros
+  Tensor mask({3});                            // all zeros
   Tensor losses({3}), lse({3}), dlogits({3, 11});
   const double loss = rlhf::cross_entropy_forward(cpu, losses.view(), lse.view(), logits, targets, mask);
   CHECK(loss == 0.0);
@@ -481,16 +481,16 @@ TEST_CASE("kernel grad edge: an empty batch or vocabulary throws rlhf::error") {
 TEST_CASE("kernel grad edge: out-of-range target and embedding ids throw, naming the op and the id") {
   const Tensor logits = randn({3, 11}, 140);
   Tensor losses({3}), lse({3}), dlogits({3, 11}), dlogp({3}, {1.0, 1.0, 1.0});
-  const Ids past_end({3}, {0, 11, 2});      // vocabulary is 0..10
+  const Ids past_end({3}, {0, 11, 2});           // vocabulary is 0..10
   const Ids unmasked_ignore({3}, {0, 1, -100});  // -100 is only allowed where the mask is 0
   const Tensor mask({3}, {1.0, 1.0, 1.0});
 
-  std::string msg = error_message([&] {
-    rlhf::cross_entropy_forward(cpu, losses.view(), lse.view(), logits, past_end, absent_input);
-  });
+  std::string msg = error_message(
+      [&] { rlhf::cross_entropy_forward(cpu, losses.view(), lse.view(), logits, past_end, absent_input); });
   CHECK(contains(msg, "cross_entropy_forward"));
   CHECK(contains(msg, "target 11"));
-  msg = error_message([&] { rlhf::cross_entropy_forward(cpu, losses.view(), lse.view(), logits, unmasked_ignore, mask); });
+  msg = error_message(
+      [&] { rlhf::cross_entropy_forward(cpu, losses.view(), lse.view(), logits, unmasked_ignore, mask); });
   CHECK(contains(msg, "cross_entropy_forward"));
   CHECK(contains(msg, "target -100"));
   // Backward is called with targets too and must not scatter outside the row.

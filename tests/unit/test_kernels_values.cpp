@@ -32,7 +32,8 @@ const json& refs() {
   static const json doc = [] {
     const std::string path = std::string(RLHF_TEST_DATA_DIR) + "/kernel_refs.json";
     std::ifstream in(path);
-    if (!in) throw std::runtime_error("cannot open " + path + " (regenerate it with tests/reference/make_kernel_refs.py)");
+    if (!in)
+      throw std::runtime_error("cannot open " + path + " (regenerate it with tests/reference/make_kernel_refs.py)");
     return json::parse(in);
   }();
   return doc;
@@ -383,7 +384,8 @@ TEST_CASE("hand values: cross-entropy stays finite for logits of ±1e4 and ignor
   const Tensor<double, cpu> logits(Shape{2, 3}, {1e4, 1e4, -1e4, -1e4, 0.0, 1e4});
   const Tensor<std::int32_t, cpu> targets(Shape{2}, {0, 0});
   Tensor<double, cpu> losses(Shape{2}), lse(Shape{2});
-  const double loss = cross_entropy_forward(cpu{}, losses.view(), lse.view(), logits, targets, View<const double, cpu>{});
+  const double loss =
+      cross_entropy_forward(cpu{}, losses.view(), lse.view(), logits, targets, View<const double, cpu>{});
   CHECK(losses(0) == doctest::Approx(std::numbers::ln2).epsilon(1e-12));
   CHECK(losses(1) == doctest::Approx(2e4).epsilon(1e-12));
   CHECK(std::isfinite(loss));

@@ -29,7 +29,8 @@ fs::path word_list(const testing::TempDir& dir) {
 }  // namespace
 
 TEST_CASE("labeler: words are lower-cased runs of letters and apostrophes") {
-  CHECK(rlhf::data::words_of("It's a GOOD day -- 'really'!") == std::vector<std::string>{"it's", "a", "good", "day", "really"});
+  CHECK(rlhf::data::words_of("It's a GOOD day -- 'really'!") ==
+        std::vector<std::string>{"it's", "a", "good", "day", "really"});
   CHECK(rlhf::data::words_of("  42 ... ").empty());
 }
 
@@ -59,14 +60,18 @@ TEST_CASE("labeler: lexicon and word-list errors name the file and the line") {
   testing::TempDir dir;
   const fs::path words = word_list(dir);
   const fs::path no_tab = dir.write("a.tsv", "good\t3\nbad -3\n");
-  CHECK(error_of([&] { SentimentLabeler(no_tab, words); }).find("a.tsv:2: expected \"word<TAB>score\"") != std::string::npos);
-  const fs::path bad_score = dir.write("b.tsv", "good\t3\nbad\tvery\n");
-  CHECK(error_of([&] { SentimentLabeler(bad_score, words); }).find("b.tsv:2: the score \"very\" is not an integer in [-5, 5]") !=
+  CHECK(error_of([&] { SentimentLabeler(no_tab, words); }).find("a.tsv:2: expected \"word<TAB>score\"") !=
         std::string::npos);
+  const fs::path bad_score = dir.write("b.tsv", "good\t3\nbad\tvery\n");
+  CHECK(error_of([&] {
+          SentimentLabeler(bad_score, words);
+        }).find("b.tsv:2: the score \"very\" is not an integer in [-5, 5]") != std::string::npos);
   const fs::path out_of_range = dir.write("c.tsv", "good\t9\n");
   CHECK(error_of([&] { SentimentLabeler(out_of_range, words); }).find("c.tsv:1: the score \"9\"") != std::string::npos);
-  CHECK(error_of([&] { SentimentLabeler(dir / "missing.tsv", words); }).find("missing.tsv: cannot open the file") != std::string::npos);
-  CHECK(error_of([&] { SentimentLabeler(afinn, dir / "nowords"); }).find("nowords: cannot open the file") != std::string::npos);
+  CHECK(error_of([&] { SentimentLabeler(dir / "missing.tsv", words); }).find("missing.tsv: cannot open the file") !=
+        std::string::npos);
+  CHECK(error_of([&] { SentimentLabeler(afinn, dir / "nowords"); }).find("nowords: cannot open the file") !=
+        std::string::npos);
 }
 
 TEST_CASE("labeler: Plackett-Luce rankings — deterministic, sorted at low temperature, Bradley-Terry for K = 2") {
@@ -90,7 +95,8 @@ TEST_CASE("labeler: Plackett-Luce rankings — deterministic, sorted at low temp
   const double rate = double(wins) / n, sd = std::sqrt(want * (1 - want) / n);
   MESSAGE("win rate ", rate, ", Bradley-Terry ", want);
   CHECK(std::abs(rate - want) < 4 * sd);
-  CHECK_THROWS_WITH(Labeler::plackett_luce_ranks(pair, 0.0, rng, 0), "Labeler: the ranking temperature must be positive, got 0");
+  CHECK_THROWS_WITH(Labeler::plackett_luce_ranks(pair, 0.0, rng, 0),
+                    "Labeler: the ranking temperature must be positive, got 0");
 }
 
 TEST_CASE("labeler: a user's own labeler plugs in through score()") {

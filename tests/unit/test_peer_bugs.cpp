@@ -113,8 +113,9 @@ TEST_CASE("peer bugs: NaN and infinity in masked positions never reach a PPO los
       if (mask.data()[i] == 0) v[i] = poison;
     return Tensor<float, cpu>({B, Tn}, v);
   };
-  const std::vector<float> logp{-1, -2, -0.5f, -1.5f, -3, -2, -1, -0.7f, -1.2f, -2}, old{-1.1f, -1.9f, -0.6f, -1.4f, -2, -2, -1, -0.8f, -1.1f, -1},
-      adv{0.3f, -1, 0.5f, 2, 1, 1, 1, -0.4f, 0.9f, 1}, values{0, 0.2f, 0.1f, -0.3f, 0, 0, 0, 0.5f, 0.4f, 0};
+  const std::vector<float> logp{-1, -2, -0.5f, -1.5f, -3, -2, -1, -0.7f, -1.2f, -2},
+      old{-1.1f, -1.9f, -0.6f, -1.4f, -2, -2, -1, -0.8f, -1.1f, -1}, adv{0.3f, -1, 0.5f, 2, 1, 1, 1, -0.4f, 0.9f, 1},
+      values{0, 0.2f, 0.1f, -0.3f, 0, 0, 0, 0.5f, 0.4f, 0};
   const std::vector<float> scores{1.5f, -0.5f};
   for (const float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     INFO("poison ", poison);
@@ -134,8 +135,10 @@ TEST_CASE("peer bugs: NaN and infinity in masked positions never reach a PPO los
     CHECK(same_bits(v1.loss, v2.loss));
     CHECK(d1.to_vector() == d2.to_vector());
     Tensor<float, cpu> r1({B, Tn}), k1({B, Tn}), r2({B, Tn}), k2({B, Tn});
-    rlhf::loss::per_token_rewards<float>(r1.view(), k1.view(), scores, logp_c, old_c, mask, 0.1, rlhf::loss::KLEstimator::k3);
-    rlhf::loss::per_token_rewards<float>(r2.view(), k2.view(), scores, logp_d, old_d, mask, 0.1, rlhf::loss::KLEstimator::k3);
+    rlhf::loss::per_token_rewards<float>(r1.view(), k1.view(), scores, logp_c, old_c, mask, 0.1,
+                                         rlhf::loss::KLEstimator::k3);
+    rlhf::loss::per_token_rewards<float>(r2.view(), k2.view(), scores, logp_d, old_d, mask, 0.1,
+                                         rlhf::loss::KLEstimator::k3);
     CHECK(r1.to_vector() == r2.to_vector());
     CHECK(k1.to_vector() == k2.to_vector());
     const auto rewards_d = with_masked(poison, r1.to_vector());
@@ -171,7 +174,8 @@ TEST_CASE("peer bugs: NaN logits in masked rows never reach the LM loss or its g
 
 TEST_CASE("peer bugs: under top-k and top-p the first minibatch's ratio is 1") {
   for (const auto& filter : std::vector<std::pair<std::int64_t, double>>{{3, 1.0}, {0, 0.8}, {4, 0.9}}) {
-    const std::int64_t top_k = filter.first;  // named copies: INFO captures them (Clang 14: no structured bindings in captures)
+    const std::int64_t top_k =
+        filter.first;  // named copies: INFO captures them (Clang 14: no structured bindings in captures)
     const double top_p = filter.second;
     GPT<float, cpu> policy(small()), reference(small(), Trainable::no);
     likely_eos(policy);

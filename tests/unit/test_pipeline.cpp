@@ -24,8 +24,8 @@ namespace test_pipeline {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using testing::error_of;
 using rlhf::train::PipelineConfig;
+using testing::error_of;
 
 namespace {
 
@@ -77,7 +77,8 @@ TEST_CASE("pipeline config: every kind of field is read, nested ones included") 
   j["model"] = {{"n_layer", 3}, {"n_head", 2}, {"n_embd", 64}};
   j["sft"] = {{"steps", 12}, {"learning_rate", 0.5}, {"adam_beta2", 0.99}};
   j["collect"] = {{"min_k", 3}, {"max_k", 5}, {"temperature", 0.7}, {"top_k", 10}};
-  j["ppo"] = {{"kl_estimator", "k3"}, {"adaptive_kl", true}, {"iterations", 9}, {"batch_size", 8}, {"mini_batch_size", 4}};
+  j["ppo"] = {
+      {"kl_estimator", "k3"}, {"adaptive_kl", true}, {"iterations", 9}, {"batch_size", 8}, {"mini_batch_size", 4}};
   j["plots"] = false;
   const PipelineConfig c = parse(j);
   CHECK(c.seed == 7);
@@ -109,16 +110,20 @@ TEST_CASE("pipeline config: unknown keys, wrong types and bad values are errors 
   CHECK(with("ppo", "kl_coef", "x") == "run.json: key \"ppo.kl_coef\" must be a number, got a string (\"x\")");
   CHECK(with("", "seed", -1) == "run.json: key \"seed\" must be >= 0, got -1");
   CHECK(with("", "model", 3) == "run.json: key \"model\" must be a JSON object, got a number (3)");
-  CHECK(with("ppo", "kl_estimator", "k2").starts_with("run.json: key \"ppo.kl_estimator\" unknown KL estimator \"k2\""));
+  CHECK(
+      with("ppo", "kl_estimator", "k2").starts_with("run.json: key \"ppo.kl_estimator\" unknown KL estimator \"k2\""));
   // Values out of range are named by their keys, as the file spells them.
   CHECK(with("collect", "max_k", 12) == "run.json: need 2 <= collect.min_k <= collect.max_k <= 9, got 4 and 12");
   CHECK(with("sft", "steps", 0) == "run.json: sft.steps must lie in [1, 1000000000], got 0");
   CHECK(with("ppo", "learning_rate", -1) == "run.json: ppo.learning_rate must be finite and > 0, got -1");
   CHECK(with("reward", "adam_beta2", 1) == "run.json: reward.adam_beta2 must lie in [0, 1), got 1");
-  CHECK(with("ppo", "temperature", 0) == "run.json: ppo.temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
-  CHECK(with("collect", "temperature", 0).starts_with("run.json: collect.temperature must be > 0 to collect comparisons"));
+  CHECK(with("ppo", "temperature", 0) ==
+        "run.json: ppo.temperature must be > 0 for PPO (it samples; greedy decoding has no ratio)");
+  CHECK(with("collect", "temperature", 0)
+            .starts_with("run.json: collect.temperature must be > 0 to collect comparisons"));
   CHECK(with("eval", "temperature", 1e-4).starts_with("run.json: eval.temperature 0.0001 is below the floor of 0.01"));
-  CHECK(with("sft", "max_length", 5000) == "run.json: sft.max_length 5000 exceeds the model's context, model.n_positions 96");
+  CHECK(with("sft", "max_length", 5000) ==
+        "run.json: sft.max_length 5000 exceeds the model's context, model.n_positions 96");
   CHECK(with("data", "ptx", "d/ptx.jsonl") ==
         "run.json: data.ptx is given but ppo.ptx_coef is 0: set a coefficient, or drop the file");
   CHECK(with("ppo", "ptx_coef", 0.5) == "run.json: ppo.ptx_coef > 0 needs data.ptx (a file)");
@@ -149,7 +154,7 @@ TEST_CASE("collect: K completions per prompt in [min_k, max_k], ranks a permutat
   cc.min_k = 3;
   cc.max_k = 5;
   cc.max_new_tokens = 8;
-  cc.batch_size = 7;  // batches that split a prompt's samples
+  cc.batch_size = 7;              // batches that split a prompt's samples
   cc.labeler_temperature = 1e-3;  // ranks follow the gold order
   cc.seed = 11;
   const ByteSum labeler;
@@ -190,8 +195,10 @@ TEST_CASE("collect: K completions per prompt in [min_k, max_k], ranks a permutat
   std::string line;
   std::getline(in, line);
   CHECK(line.starts_with("{\"prompt\":"));
-  CHECK(error_of([&] { cc.min_k = 1; rlhf::train::collect_comparisons(policy, tok, labeler, prompts, cc); })
-            == "need 2 <= CollectConfig.min_k <= CollectConfig.max_k <= 9, got 1 and 5");
+  CHECK(error_of([&] {
+          cc.min_k = 1;
+          rlhf::train::collect_comparisons(policy, tok, labeler, prompts, cc);
+        }) == "need 2 <= CollectConfig.min_k <= CollectConfig.max_k <= 9, got 1 and 5");
 }
 
 TEST_CASE("evaluate: win rate with ties as half, standard error, and a policy's KL to itself is 0") {
@@ -223,8 +230,7 @@ TEST_CASE("evaluate: win rate with ties as half, standard error, and a policy's 
   const auto self = rlhf::train::sample_policy(policy, policy, rm, tok, labeler, prompts, ec);
   REQUIRE(self.responses.size() == prompts.size());
   for (const double kl : self.kl) CHECK(std::abs(kl) < 1e-4);
-  for (std::size_t i = 0; i < prompts.size(); ++i)
-    CHECK(self.gold[i] == ByteSum::of(self.responses[i]));
+  for (std::size_t i = 0; i < prompts.size(); ++i) CHECK(self.gold[i] == ByteSum::of(self.responses[i]));
   // Against another model: the same draws give the same responses, and the log-ratios differ
   // from 0.
   const auto vs_other = rlhf::train::sample_policy(policy, other, rm, tok, labeler, prompts, ec);
@@ -244,7 +250,8 @@ TEST_CASE("training loops: a stop request checkpoints after the step and returns
   CHECK(step == 6);
   CHECK(checkpoints == std::vector<std::int64_t>{4, 6});
   checkpoints.clear();
-  CHECK(rlhf::train::run_steps(step, {10, 4, 100}, take, [](json&) {}, log, [&](std::int64_t s) { checkpoints.push_back(s); }, nullptr));
+  CHECK(rlhf::train::run_steps(
+      step, {10, 4, 100}, take, [](json&) {}, log, [&](std::int64_t s) { checkpoints.push_back(s); }, nullptr));
   CHECK(checkpoints == std::vector<std::int64_t>{8, 10});
 }
 

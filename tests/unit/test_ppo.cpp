@@ -98,7 +98,8 @@ TEST_CASE("ppo trainer: at the first minibatch of the first epoch every ratio is
   rlhf::train::PPOTrainer<float, cpu> trainer(m.policy, m.reference, m.value, liked_share(), p, eos, base_config());
   for (int i = 0; i < 3; ++i) {
     const auto record = trainer.step();
-    MESSAGE("iteration ", i + 1, ": max |ratio - 1| at the first minibatch = ", record["policy/first_ratio_error"].get<double>());
+    MESSAGE("iteration ", i + 1,
+            ": max |ratio - 1| at the first minibatch = ", record["policy/first_ratio_error"].get<double>());
     CHECK(record["policy/first_ratio_error"].get<double>() <= 1e-5);
   }
 }
@@ -109,12 +110,13 @@ TEST_CASE("ppo trainer: frozen models stay bit-identical and hold no gradients; 
   rm.init_weights(9);
   CHECK(m.reference.gradients().numel() == 0);
   CHECK(rm.gpt().gradients().numel() == 0);
-  CHECK_THROWS_WITH(m.reference.zero_grad(), "GPT::zero_grad: the model is frozen (built with Trainable::no): it has no gradients");
+  CHECK_THROWS_WITH(m.reference.zero_grad(),
+                    "GPT::zero_grad: the model is frozen (built with Trainable::no): it has no gradients");
   const auto ref_before = m.reference.parameters().to_vector(), rm_before = rm.gpt().parameters().to_vector();
   const auto policy_before = m.policy.parameters().to_vector(), value_before = m.value.gpt().parameters().to_vector();
   const auto p = prompts();
-  rlhf::train::PPOTrainer<float, cpu> trainer(m.policy, m.reference, m.value, rlhf::train::reward_model_scorer(rm, eos), p,
-                                              eos, base_config());
+  rlhf::train::PPOTrainer<float, cpu> trainer(m.policy, m.reference, m.value, rlhf::train::reward_model_scorer(rm, eos),
+                                              p, eos, base_config());
   for (int i = 0; i < 2; ++i) trainer.step();
   const auto ref_after = m.reference.parameters().to_vector(), rm_after = rm.gpt().parameters().to_vector();
   CHECK(std::memcmp(ref_before.data(), ref_after.data(), ref_before.size() * sizeof(float)) == 0);
@@ -132,13 +134,14 @@ TEST_CASE("ppo trainer: the score lands on the last response token — left padd
   const auto p = prompts();
   auto cfg = base_config();
   cfg.max_new_tokens = 6;
-  rlhf::train::PPOTrainer<float, cpu> trainer(m.policy, m.reference, m.value,
-                                              [](const rlhf::train::Rollout<float>& r) {
-                                                std::vector<float> s;
-                                                for (std::size_t b = 0; b < r.responses.size(); ++b) s.push_back(10.0f + float(b));
-                                                return s;
-                                              },
-                                              p, eos, cfg);
+  rlhf::train::PPOTrainer<float, cpu> trainer(
+      m.policy, m.reference, m.value,
+      [](const rlhf::train::Rollout<float>& r) {
+        std::vector<float> s;
+        for (std::size_t b = 0; b < r.responses.size(); ++b) s.push_back(10.0f + float(b));
+        return s;
+      },
+      p, eos, cfg);
   const auto& r = trainer.rollout();
   const auto& g = r.generation;
   const std::int64_t Bn = r.mask.size(0), A = r.mask.size(1), P = g.prompt_length;
@@ -198,7 +201,8 @@ TEST_CASE("ppo trainer: PPO raises a programmatic reward within a few dozen iter
     if (i < 3) first += r["objective/scores"].get<double>() / 3;
     if (i >= 37) last += r["objective/scores"].get<double>() / 3;
     kl = r["objective/kl"].get<double>();
-    for (const char* key : {"policy/loss", "value/loss", "objective/entropy", "value/explained_variance", "returns/var"})
+    for (const char* key :
+         {"policy/loss", "value/loss", "objective/entropy", "value/explained_variance", "returns/var"})
       REQUIRE(std::isfinite(r[key].get<double>()));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -273,7 +277,8 @@ TEST_CASE("ppo trainer: resume from a checkpoint continues bit-identically") {
     {
       Trainer t(m.policy, m.reference, m.value, liked_share(), p, eos, cfg);
       for (int i = 0; i < before_save; ++i) t.step();
-      if (after_resume == 0) return std::pair{m.policy.parameters().to_vector(), m.value.gpt().parameters().to_vector()};
+      if (after_resume == 0)
+        return std::pair{m.policy.parameters().to_vector(), m.value.gpt().parameters().to_vector()};
       t.save(dir / "ckpt");
     }
     Models fresh(99);  // other weights: resume must overwrite them all
@@ -291,7 +296,6 @@ TEST_CASE("ppo trainer: resume from a checkpoint continues bit-identically") {
   CHECK(std::filesystem::exists(dir / "ckpt" / "policy" / "model.safetensors"));
   CHECK(std::filesystem::exists(dir / "ckpt" / "value" / "optimizer.safetensors"));
 }
-
 
 TEST_CASE("ppo trainer: a NaN score stops the run naming the iteration, and the last checkpoint stays as it was") {
   const auto p = prompts();

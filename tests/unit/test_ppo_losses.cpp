@@ -42,7 +42,8 @@ Tensor2 tensor(const nlohmann::json& rows) {
 }
 
 // Every element where mask is 1 agrees with want; where it is 0, got is `off` (when given).
-void check_on_mask(const Tensor2& got, const Tensor2& want, const Tensor2& mask, double tol, std::optional<double> off = {}) {
+void check_on_mask(const Tensor2& got, const Tensor2& want, const Tensor2& mask, double tol,
+                   std::optional<double> off = {}) {
   for (std::int64_t i = 0; i < got.numel(); ++i) {
     INFO("element ", i);
     if (mask.data()[i] != 0) CHECK(got.data()[i] == doctest::Approx(want.data()[i]).epsilon(tol).scale(1e-12));
@@ -57,8 +58,10 @@ TEST_CASE("ppo: masked mean, variance and whitening equal TRL's") {
     INFO(c["name"].get<std::string>());
     const Tensor2 x = tensor(c["values"]), mask = tensor(c["mask"]);
     CHECK(L::masked_mean<double>(x, mask) == doctest::Approx(c["masked_mean"].get<double>()).epsilon(1e-13));
-    CHECK(L::masked_var<double>(x, mask, true) == doctest::Approx(c["masked_var_unbiased"].get<double>()).epsilon(1e-13));
-    CHECK(L::masked_var<double>(x, mask, false) == doctest::Approx(c["masked_var_biased"].get<double>()).epsilon(1e-13));
+    CHECK(L::masked_var<double>(x, mask, true) ==
+          doctest::Approx(c["masked_var_unbiased"].get<double>()).epsilon(1e-13));
+    CHECK(L::masked_var<double>(x, mask, false) ==
+          doctest::Approx(c["masked_var_biased"].get<double>()).epsilon(1e-13));
     Tensor2 w(x.shape());
     L::masked_whiten<double>(w.view(), x, mask, true);
     check_on_mask(w, tensor(c["masked_whiten_shift_mean"]), mask, 1e-12, 0.0);
@@ -157,8 +160,10 @@ TEST_CASE("ppo: policy and value losses, their statistics and gradients equal TR
     const Tensor2 returns = tensor(c["returns"]);
     const auto& cfg = c["config"];
     Tensor2 dlogp(logp.shape()), dv(logp.shape());
-    const L::PolicyLossStats pg = L::policy_loss<double>(dlogp.view(), logp, old_logp, adv, mask, cfg["cliprange"].get<double>());
-    const L::ValueLossStats vf = L::value_loss<double>(dv.view(), vpreds, values, returns, mask, cfg["cliprange_value"].get<double>());
+    const L::PolicyLossStats pg =
+        L::policy_loss<double>(dlogp.view(), logp, old_logp, adv, mask, cfg["cliprange"].get<double>());
+    const L::ValueLossStats vf =
+        L::value_loss<double>(dv.view(), vpreds, values, returns, mask, cfg["cliprange_value"].get<double>());
     const auto& st = c["stats"];
     CHECK(pg.loss == doctest::Approx(c["pg_loss"].get<double>()).epsilon(1e-12));
     CHECK(pg.clipfrac == doctest::Approx(st["policy/clipfrac"].get<double>()).epsilon(1e-12));
@@ -180,14 +185,16 @@ TEST_CASE("ppo: policy and value loss gradients against finite differences (doub
   const Tensor2 mask({3, 6}, {1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0});
   Tensor2 scratch({3, 6});
   gradcheck::check_gradients(
-      {{"logp", &logp}}, [&] { return L::policy_loss<double>(scratch.view(), logp, old_logp, adv, mask, 0.2, 0.7).loss; },
+      {{"logp", &logp}},
+      [&] { return L::policy_loss<double>(scratch.view(), logp, old_logp, adv, mask, 0.2, 0.7).loss; },
       [&](std::vector<gradcheck::GradView>& g) {
         Tensor2 d({3, 6});
         L::policy_loss<double>(d.view(), logp, old_logp, adv, mask, 0.2, 0.7);
         for (int i = 0; i < 18; ++i) g[0].data()[i] += d.data()[i];
       });
   gradcheck::check_gradients(
-      {{"values", &values}}, [&] { return L::value_loss<double>(scratch.view(), values, old_values, returns, mask, 0.2).loss; },
+      {{"values", &values}},
+      [&] { return L::value_loss<double>(scratch.view(), values, old_values, returns, mask, 0.2).loss; },
       [&](std::vector<gradcheck::GradView>& g) {
         Tensor2 d({3, 6});
         L::value_loss<double>(d.view(), values, old_values, returns, mask, 0.2);

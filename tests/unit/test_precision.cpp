@@ -52,11 +52,11 @@ TEST_CASE("bfloat16 rounding: to nearest, ties to even, by hand") {
   using rlhf::round_to_bfloat16;
   const float ulp = std::ldexp(1.0f, -7);  // bfloat16 keeps 7 mantissa bits
   CHECK(round_to_bfloat16(1.0f) == 1.0f);
-  CHECK(round_to_bfloat16(1.0f + ulp / 2) == 1.0f);                              // tie, even below
-  CHECK(round_to_bfloat16(1.0f + 3 * ulp / 2) == 1.0f + 2 * ulp);                // tie, even above
+  CHECK(round_to_bfloat16(1.0f + ulp / 2) == 1.0f);                                // tie, even below
+  CHECK(round_to_bfloat16(1.0f + 3 * ulp / 2) == 1.0f + 2 * ulp);                  // tie, even above
   CHECK(round_to_bfloat16(1.0f + ulp / 2 + std::ldexp(1.0f, -20)) == 1.0f + ulp);  // just past the tie
   CHECK(round_to_bfloat16(-(1.0f + 3 * ulp / 2)) == -(1.0f + 2 * ulp));
-  CHECK(round_to_bfloat16(2.0f - ulp / 4) == 2.0f);                              // carry into the exponent
+  CHECK(round_to_bfloat16(2.0f - ulp / 4) == 2.0f);  // carry into the exponent
   CHECK(rlhf::bfloat16_bits(1.0f) == 0x3F80);
   CHECK(rlhf::bfloat16_bits(-2.0f) == 0xC000);
   CHECK(rlhf::bfloat16_bits(3.14159265f) == 0x4049);  // 0x40490FDB: the dropped half is below a tie

@@ -31,8 +31,8 @@ using rlhf::cpu;
 using rlhf::Tensor;
 using rlhf::data::RankedGroup;
 using rlhf::nn::RewardModel;
-using testing::TempDir;
 using testing::error_of;
+using testing::TempDir;
 
 namespace {
 
@@ -60,7 +60,8 @@ TEST_CASE("pairwise loss: hand values, margin and centring") {
   const std::vector<double> chosen{1.0, 0.0}, rejected{0.0, 1.0}, margin{0.5, -0.5};
   std::vector<double> dc(2), dr(2);
   // -log σ(1) = softplus(-1), -log σ(-1) = softplus(1)
-  CHECK(rlhf::loss::pairwise_loss<double>(chosen, rejected, dc, dr) == doctest::Approx((softplus(-1) + softplus(1)) / 2).epsilon(1e-14));
+  CHECK(rlhf::loss::pairwise_loss<double>(chosen, rejected, dc, dr) ==
+        doctest::Approx((softplus(-1) + softplus(1)) / 2).epsilon(1e-14));
   // dL/dr_w = -σ(-d) / P
   CHECK(dc[0] == doctest::Approx(-1 / (1 + std::exp(1.0)) / 2).epsilon(1e-14));
   CHECK(dr[0] == doctest::Approx(1 / (1 + std::exp(1.0)) / 2).epsilon(1e-14));
@@ -79,12 +80,14 @@ TEST_CASE("pairwise loss equals TRL's RewardTrainer loss and its gradients") {
   for (const auto& c : refs["cases"]) {
     INFO("case ", c["name"].get<std::string>(), " (TRL ", refs["trl_version"].get<std::string>(), ")");
     const auto chosen = c["chosen"].get<std::vector<double>>(), rejected = c["rejected"].get<std::vector<double>>();
-    const std::vector<double> margin = c["margin"].is_null() ? std::vector<double>{} : c["margin"].get<std::vector<double>>();
+    const std::vector<double> margin =
+        c["margin"].is_null() ? std::vector<double>{} : c["margin"].get<std::vector<double>>();
     const double center = c["center_coefficient"].is_null() ? 0.0 : c["center_coefficient"].get<double>();
     std::vector<double> dc(chosen.size()), dr(chosen.size());
     const double loss = rlhf::loss::pairwise_loss<double>(chosen, rejected, dc, dr, {margin, center});
     CHECK(loss == doctest::Approx(c["loss"].get<double>()).epsilon(1e-12));
-    const auto want_dc = c["dloss_dchosen"].get<std::vector<double>>(), want_dr = c["dloss_drejected"].get<std::vector<double>>();
+    const auto want_dc = c["dloss_dchosen"].get<std::vector<double>>(),
+               want_dr = c["dloss_drejected"].get<std::vector<double>>();
     for (std::size_t i = 0; i < chosen.size(); ++i) {
       CHECK(dc[i] == doctest::Approx(want_dc[i]).epsilon(1e-12).scale(1e-300));
       CHECK(dr[i] == doctest::Approx(want_dr[i]).epsilon(1e-12).scale(1e-300));
@@ -176,10 +179,10 @@ TEST_CASE("reward head position: left padding, right padding, with and without E
   // row 0: right-padded, ends with EOS at 3; row 1: left-padded, EOS last; row 2: right-padded,
   // no EOS (truncated): last real token 4; row 3: an EOS inside the prompt (before from = 2) and
   // the response's EOS at 4, then real tokens after it.
-  const Tensor<std::int32_t, cpu> ids({4, 6}, {5, 6, 7, eos, 0, 0,   //
-                                               0, 0, 5, 6, 7, eos,   //
-                                               5, 6, 7, 8, 9, 0,     //
-                                               eos, 6, 7, 8, eos, 3});
+  const Tensor<std::int32_t, cpu> ids({4, 6}, {5,   6, 7, eos, 0,   0,    //
+                                               0,   0, 5, 6,   7,   eos,  //
+                                               5,   6, 7, 8,   9,   0,    //
+                                               eos, 6, 7, 8,   eos, 3});
   const Tensor<float, cpu> mask({4, 6}, {1, 1, 1, 1, 0, 0,  //
                                          0, 0, 1, 1, 1, 1,  //
                                          1, 1, 1, 1, 1, 0,  //
@@ -252,7 +255,9 @@ TEST_CASE("reward model gradient check (double, 2 layers): rewards and per-token
   }
   SUBCASE("per-token values") {
     const gradcheck::Tensor upstream = gradcheck::randn({3, 5}, 17);
-    auto loss = [&] { return gradcheck::dot(upstream, Tensor<double, cpu>({3, 5}, model.values(ids, positions, mask).span())); };
+    auto loss = [&] {
+      return gradcheck::dot(upstream, Tensor<double, cpu>({3, 5}, model.values(ids, positions, mask).span()));
+    };
     model.zero_grad();
     model.values(ids, positions, mask);
     model.backward_values(upstream);
@@ -291,7 +296,8 @@ TEST_CASE("reward trainer: each completion of a K-wise group is forwarded exactl
   rlhf::train::RewardConfig cfg;
   cfg.batch_size = 5;
   cfg.micro_batch_tokens = 2 * 9 * 9;  // at most two groups of 9 × 9 tokens per micro-batch
-  rlhf::train::RewardTrainer<float, cpu> trainer(model, data, rlhf::data::split_train_validation(12, rlhf::data::ValidationSize::count(2), 0), cfg);
+  rlhf::train::RewardTrainer<float, cpu> trainer(
+      model, data, rlhf::data::split_train_validation(12, rlhf::data::ValidationSize::count(2), 0), cfg);
   const auto record = trainer.step();
   CHECK(model.sequences_forwarded() == 5 * 9);  // 2·C(9,2) = 72 per group if pairs were expanded
   CHECK(record["train/comparisons_per_second"].get<double>() > 0);
@@ -325,40 +331,68 @@ TEST_CASE("micro-batches keep groups whole, stay under the token budget and cove
   const auto& b = batcher.fill(data, micro.back());
   CHECK(b.rows() == 2 * std::int64_t(micro.back().size()));
   CHECK(b.groups[0].ranks == std::vector<std::int32_t>{1, 2});
-  for (std::int64_t r = 0; r < b.rows(); ++r) CHECK(b.ids.data()[r * b.ids.size(1) + b.read_at[std::size_t(r)]] == tok.eos_id());
+  for (std::int64_t r = 0; r < b.rows(); ++r)
+    CHECK(b.ids.data()[r * b.ids.size(1) + b.read_at[std::size_t(r)]] == tok.eos_id());
 }
 
 TEST_CASE("preference data: bad records are errors naming the file, the line and the field") {
   TempDir dir;
   const rlhf::data::ByteTokenizer tok;
   auto load = [&](const std::string& body) {
-    const fs::path f = dir.write("bad.jsonl", R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 2]})" "\n" + body + "\n");
+    const fs::path f = dir.write("bad.jsonl", R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 2]})"
+                                              "\n" +
+                                                  body + "\n");
     return error_of([&] { rlhf::data::load_preference_jsonl(f, tok, 64); });
   };
-  CHECK(load(R"({"prompt": "p", "completions": ["a", "b", "c"], "ranking": [1, 2]})").find("bad.jsonl:2: field \"ranking\" has 2 ranks for 3 completions") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 3]})").find("bad.jsonl:2: field \"ranking\": rank 3 of completion 1 is outside [1, 2]") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", "b", "c"], "ranking": [1, 2]})")
+            .find("bad.jsonl:2: field \"ranking\" has 2 ranks for 3 completions") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 3]})")
+            .find("bad.jsonl:2: field \"ranking\": rank 3 of completion 1 is outside [1, 2]") != std::string::npos);
   CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "ranking": [0, 1]})").find("rank 0") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a","b","c","d","e","f","g","h","i","j"], "ranking": [1,2,3,4,5,6,7,8,9,10]})").find("bad.jsonl:2: field \"completions\" has 10 completions; K must lie in [2, 9]") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a"], "ranking": [1]})").find("has 1 completions") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a", ""], "ranking": [1, 2]})").find("bad.jsonl:2: field \"completions\": completion 1 is empty") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1.5, 2]})").find("field \"ranking\" must be an array of integers") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": "a", "ranking": [1]})").find("field \"completions\" must be an array of strings") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "chosen": "a", "rejected": "b"})").find("bad.jsonl:2: a {\"prompt\", \"chosen\", \"rejected\"} record in a file of {\"prompt\", \"completions\", \"ranking\"} records (line 1)") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "rankings": [1, 2]})").find("bad.jsonl:2: unknown field \"rankings\"") != std::string::npos);
-  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"]})").find("bad.jsonl:2: missing field \"ranking\"") != std::string::npos);
+  CHECK(
+      load(
+          R"({"prompt": "p", "completions": ["a","b","c","d","e","f","g","h","i","j"], "ranking": [1,2,3,4,5,6,7,8,9,10]})")
+          .find("bad.jsonl:2: field \"completions\" has 10 completions; K must lie in [2, 9]") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a"], "ranking": [1]})").find("has 1 completions") !=
+        std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", ""], "ranking": [1, 2]})")
+            .find("bad.jsonl:2: field \"completions\": completion 1 is empty") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1.5, 2]})")
+            .find("field \"ranking\" must be an array of integers") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": "a", "ranking": [1]})")
+            .find("field \"completions\" must be an array of strings") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "chosen": "a", "rejected": "b"})")
+            .find("bad.jsonl:2: a {\"prompt\", \"chosen\", \"rejected\"} record in a file of {\"prompt\", "
+                  "\"completions\", \"ranking\"} records (line 1)") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"], "rankings": [1, 2]})")
+            .find("bad.jsonl:2: unknown field \"rankings\"") != std::string::npos);
+  CHECK(load(R"({"prompt": "p", "completions": ["a", "b"]})").find("bad.jsonl:2: missing field \"ranking\"") !=
+        std::string::npos);
   CHECK(load("{not json").find("bad.jsonl:2: malformed JSON") != std::string::npos);
-  const fs::path pairs = dir.write("pairs.jsonl", R"({"prompt": "p", "chosen": "", "rejected": "b"})" "\n");
-  CHECK(error_of([&] { rlhf::data::load_preference_jsonl(pairs, tok, 64); }).find("pairs.jsonl:1: field \"chosen\" is empty") != std::string::npos);
-  const fs::path nan = dir.write("nan.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": "big"})" "\n");
-  CHECK(error_of([&] { rlhf::data::load_preference_jsonl(nan, tok, 64); }).find("nan.jsonl:1: field \"margin\" must be a number") != std::string::npos);
-  const fs::path huge = dir.write("huge.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": 1e308})" "\n");
+  const fs::path pairs = dir.write("pairs.jsonl", R"({"prompt": "p", "chosen": "", "rejected": "b"})"
+                                                  "\n");
+  CHECK(error_of([&] {
+          rlhf::data::load_preference_jsonl(pairs, tok, 64);
+        }).find("pairs.jsonl:1: field \"chosen\" is empty") != std::string::npos);
+  const fs::path nan = dir.write("nan.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": "big"})"
+                                              "\n");
+  CHECK(error_of([&] {
+          rlhf::data::load_preference_jsonl(nan, tok, 64);
+        }).find("nan.jsonl:1: field \"margin\" must be a number") != std::string::npos);
+  const fs::path huge = dir.write("huge.jsonl", R"({"prompt": "p", "chosen": "a", "rejected": "b", "margin": 1e308})"
+                                                "\n");
   CHECK(error_of([&] { rlhf::data::load_preference_jsonl(huge, tok, 64); }) ==
         huge.string() + ":1: field \"margin\" is 1e+308; it must be within [-10000, 10000]");
-  CHECK(error_of([&] { rlhf::data::load_preference_jsonl(dir / "missing.jsonl", tok, 64); }).find("cannot open") != std::string::npos);
+  CHECK(error_of([&] { rlhf::data::load_preference_jsonl(dir / "missing.jsonl", tok, 64); }).find("cannot open") !=
+        std::string::npos);
   // Too long and all-tied records are dropped and counted, not errors.
-  const fs::path mixed = dir.write("mixed.jsonl", R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 1]})" "\n"
-                                                  R"({"prompt": "p", "completions": ["aaaaaaaaaaaaaaaaaaaa", "b"], "ranking": [1, 2]})" "\n"
-                                                  R"({"prompt": "p", "completions": ["a", "b", "c"], "ranking": [2, 1, 2]})" "\n");
+  const fs::path mixed =
+      dir.write("mixed.jsonl", R"({"prompt": "p", "completions": ["a", "b"], "ranking": [1, 1]})"
+                               "\n"
+                               R"({"prompt": "p", "completions": ["aaaaaaaaaaaaaaaaaaaa", "b"], "ranking": [1, 2]})"
+                               "\n"
+                               R"({"prompt": "p", "completions": ["a", "b", "c"], "ranking": [2, 1, 2]})"
+                               "\n");
   const auto data = rlhf::data::load_preference_jsonl(mixed, tok, 8);
   CHECK(data.size() == 1);
   CHECK(data.stats().all_tied == 1);
@@ -401,8 +435,10 @@ TEST_CASE("reward checkpoints: save and load keep scores bit for bit; an SFT che
   CHECK(n > 0);
   CHECK(n / double(w.numel()) < 0.1);  // small: N(0, 0.02)
   // A reward model needs its head when loaded as one, and a plain GPT refuses the extra tensor.
-  CHECK(error_of([&] { rlhf::io::load_reward_model<float>(dir / "sft"); }).find("missing tensor 'score.weight'") != std::string::npos);
-  CHECK(error_of([&] { rlhf::io::load_gpt<float>(dir / "rm"); }).find("unknown tensor 'score.weight'") != std::string::npos);
+  CHECK(error_of([&] { rlhf::io::load_reward_model<float>(dir / "sft"); }).find("missing tensor 'score.weight'") !=
+        std::string::npos);
+  CHECK(error_of([&] { rlhf::io::load_gpt<float>(dir / "rm"); }).find("unknown tensor 'score.weight'") !=
+        std::string::npos);
 }
 
 TEST_CASE("reward trainer learns a synthetic preference: held-out pairwise accuracy >= 95%") {
@@ -420,7 +456,8 @@ TEST_CASE("reward trainer learns a synthetic preference: held-out pairwise accur
   const auto split = rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::count(40), 0);
   rlhf::train::RewardTrainer<float, cpu> trainer(model, data, split, cfg);
   rlhf::train::MetricsLog log(dir / "metrics.jsonl", false);
-  const auto ev = trainer.train(log, [](std::int64_t) {}, nullptr);
+  const auto ev = trainer.train(
+      log, [](std::int64_t) {}, nullptr);
   MESSAGE("held-out accuracy ", ev.ranking.accuracy(), " over ", ev.ranking.pairs, " pairs, loss ", ev.loss,
           ", margin ", ev.ranking.mean_margin());
   CHECK(ev.ranking.pairs > 150);

@@ -78,7 +78,8 @@ TEST_CASE("run directory: a second writer fails at once, naming the holder's PID
     // And from another process.
     const pid_t child = ::fork();
     if (child == 0) {
-      const bool refused = error_of([&] { RunDirectory other(dir); }).find("in use by another run") != std::string::npos;
+      const bool refused =
+          error_of([&] { RunDirectory other(dir); }).find("in use by another run") != std::string::npos;
       ::_exit(refused ? 0 : 1);
     }
     int status = 0;
@@ -122,10 +123,12 @@ TEST_CASE("run directory: checkpoints are committed whole, the newest is resumed
   write(run.metrics_file(), "{\"step\":1}\n{\"step\":6}\n{\"step\":11}\n{\"ste");
   run.rewind_metrics(dir / "checkpoint-10");
   CHECK(read(run.metrics_file()) == "{\"step\":1}\n{\"step\":6}\n");
-  for (const auto& e : fs::directory_iterator(dir)) CHECK(e.path().filename().string().find("partial") == std::string::npos);
+  for (const auto& e : fs::directory_iterator(dir))
+    CHECK(e.path().filename().string().find("partial") == std::string::npos);
 }
 
-TEST_CASE("run directory: a checkpoint whose writer failed is never seen, and a killed writer's temporaries are removed") {
+TEST_CASE(
+    "run directory: a checkpoint whose writer failed is never seen, and a killed writer's temporaries are removed") {
   testing::TempDir tmp;
   const fs::path dir = tmp / "run";
   {
@@ -180,7 +183,8 @@ TEST_CASE("run directory: a run saved before checkpoint directories is refused, 
   struct NeverResumed {
     void resume(const fs::path&) { FAIL("resumed"); }
   } trainer;
-  CHECK(error_of([&] { rlhf::train::resume_from_latest(run, trainer); }).find("cannot be resumed safely") != std::string::npos);
+  CHECK(error_of([&] { rlhf::train::resume_from_latest(run, trainer); }).find("cannot be resumed safely") !=
+        std::string::npos);
 }
 
 TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming the first difference") {
@@ -201,13 +205,15 @@ TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming
   CHECK(rlhf::train::resume_from_latest(same, trainer));
   CHECK(trainer.count == 1);
   same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 1e-3}});
-  CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }) ==
-        (dir / "checkpoint-3" / "checkpoint.json").string() +
-            ": the run being resumed had --lr = 0.003, this one has 0.001; resume with the same inputs and settings, or "
-            "start a new run in another directory");
+  CHECK(
+      error_of([&] { rlhf::train::resume_from_latest(same, trainer); }) ==
+      (dir / "checkpoint-3" / "checkpoint.json").string() +
+          ": the run being resumed had --lr = 0.003, this one has 0.001; resume with the same inputs and settings, or "
+          "start a new run in another directory");
   write(tmp / "data.jsonl", "{\"text\": \"b\"}\n");  // the same size, other bytes
   same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}, {"--lr", 0.003}});
-  CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }).find("had --data = \"fnv1a64:") != std::string::npos);
+  CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }).find("had --data = \"fnv1a64:") !=
+        std::string::npos);
   write(tmp / "data.jsonl", "{\"text\": \"a\"}\n");
   same.set_inputs({{"--data", rlhf::files::file_digest(tmp / "data.jsonl")}});  // --lr gone
   CHECK(error_of([&] { rlhf::train::resume_from_latest(same, trainer); }).find("had --lr = 0.003, this one has none") !=
@@ -219,8 +225,9 @@ TEST_CASE("run directory: resume checks the inputs a checkpoint recorded, naming
 }
 
 TEST_CASE("metrics log: a line the disk cannot take whole is cut back off, and the error says why") {
-  CHECK(error_of([] { rlhf::train::MetricsLog("/dev/full", true).write({{"step", 1}}); }) ==
-        "cannot write to /dev/full: No space left on device");
+  CHECK(error_of([] {
+          rlhf::train::MetricsLog("/dev/full", true).write({{"step", 1}});
+        }) == "cannot write to /dev/full: No space left on device");
   // A file-size limit 10 bytes past the first line: the second line is written part way
   // (a short write), then refused; the file must hold the first line only.
   testing::TempDir tmp;

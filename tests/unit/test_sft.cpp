@@ -68,10 +68,12 @@ TEST_CASE("sft: the validation loss falls well below its starting point") {
   model.init_weights(1);
   auto config = small_run();
   config.max_steps = 60;
-  rlhf::train::SFTTrainer<float, cpu> trainer(model, data, rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::count(8), 1), config);
+  rlhf::train::SFTTrainer<float, cpu> trainer(
+      model, data, rlhf::data::split_train_validation(data.size(), rlhf::data::ValidationSize::count(8), 1), config);
   const double before = trainer.evaluate().loss;
   rlhf::train::MetricsLog log(dir.path / "metrics.jsonl", false);
-  const auto after = trainer.train(log, [](std::int64_t) {}, nullptr);
+  const auto after = trainer.train(
+      log, [](std::int64_t) {}, nullptr);
   MESSAGE("validation loss ", before, " -> ", after.loss, ", token accuracy ", after.token_accuracy);
   CHECK(after.loss < 0.5 * before);
   CHECK(after.token_accuracy > 0.5);
@@ -104,7 +106,8 @@ TEST_CASE("sft: micro-batches of 2 give the same step as one batch of 8") {
     trainer.step();
     params.push_back(model.parameters().to_vector());
   }
-  for (std::size_t i = 0; i < params[0].size(); ++i) REQUIRE(params[1][i] == doctest::Approx(params[0][i]).epsilon(1e-9));
+  for (std::size_t i = 0; i < params[0].size(); ++i)
+    REQUIRE(params[1][i] == doctest::Approx(params[0][i]).epsilon(1e-9));
 }
 
 TEST_CASE("sft: resume from a checkpoint continues bit-identically") {
@@ -139,7 +142,8 @@ TEST_CASE("sft: resume from a checkpoint continues bit-identically") {
   other.seed = 6;
   rlhf::train::SFTTrainer<float, cpu> d(resumed, data, split, other);
   CHECK_THROWS_WITH_AS(d.resume(dir.path / "ckpt"),
-                       doctest::Contains("saved with seed 5 and 44 training examples; this run has seed 6"), rlhf::error);
+                       doctest::Contains("saved with seed 5 and 44 training examples; this run has seed 6"),
+                       rlhf::error);
 }
 
 }  // namespace test_sft

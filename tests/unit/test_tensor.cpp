@@ -305,19 +305,18 @@ TEST_CASE("errors: matmul") {
 
   Tensor<float, cpu> da(Shape{2, 3}), dw(Shape{3, 5}), db(Shape{5}), dout(Shape{2, 5});
   Tensor<float, cpu> dw_t(Shape{5, 3}), da_bad(Shape{3, 2});
-  CHECK_THROWS_WITH_AS(
-      matmul_backward(cpu{}, da.view(), dw.view(), db.view(), dout, a, w, WeightLayout::in_out),
-      "matmul_backward: a [2, 3] and w [4, 5] (in_out) have different inner dimensions 3 and 4", rlhf::error);
+  CHECK_THROWS_WITH_AS(matmul_backward(cpu{}, da.view(), dw.view(), db.view(), dout, a, w, WeightLayout::in_out),
+                       "matmul_backward: a [2, 3] and w [4, 5] (in_out) have different inner dimensions 3 and 4",
+                       rlhf::error);
   CHECK_THROWS_WITH_AS(matmul_backward(cpu{}, da.view(), dw_t.view(), db.view(), dout, a, w35, WeightLayout::in_out),
                        "matmul_backward: dw has shape [5, 3], expected [3, 5]", rlhf::error);
   CHECK_THROWS_WITH_AS(matmul_backward(cpu{}, da_bad.view(), dw.view(), db.view(), dout, a, w35, WeightLayout::in_out),
                        "matmul_backward: da has shape [3, 2], expected [2, 3]", rlhf::error);
+  CHECK_THROWS_WITH_AS(matmul_backward(cpu{}, da.view(), dw.view(), bias4.view(), dout, a, w35, WeightLayout::in_out),
+                       "matmul_backward: dbias has shape [4], expected [5]", rlhf::error);
   CHECK_THROWS_WITH_AS(
-      matmul_backward(cpu{}, da.view(), dw.view(), bias4.view(), dout, a, w35, WeightLayout::in_out),
-      "matmul_backward: dbias has shape [4], expected [5]", rlhf::error);
-  CHECK_THROWS_WITH_AS(matmul_backward(cpu{}, da.view(), dw.view(), db.view(), out24, a, w35, WeightLayout::in_out),
-                       "matmul_backward: dout has shape [2, 4], expected a's leading dimensions of [2, 3] and 5 columns",
-                       rlhf::error);
+      matmul_backward(cpu{}, da.view(), dw.view(), db.view(), out24, a, w35, WeightLayout::in_out),
+      "matmul_backward: dout has shape [2, 4], expected a's leading dimensions of [2, 3] and 5 columns", rlhf::error);
   CHECK_NOTHROW(matmul_backward(cpu{}, da.view(), dw.view(), db.view(), dout, a, w35, WeightLayout::in_out));
 }
 
@@ -431,7 +430,8 @@ TEST_CASE("errors: cross_entropy") {
   CHECK_THROWS_WITH_AS(cross_entropy_backward(cpu{}, dlogits.view(), empty, e_lse, e_targets, none(), 1.f),
                        "cross_entropy_backward: empty batch: logits has no rows (0)", rlhf::error);
   CHECK_THROWS_WITH_AS(cross_entropy_backward(cpu{}, dlogits_bad.view(), logits, lse, good, none(), 1.f),
-                       "cross_entropy_backward: dlogits [2, 8] and logits [2, 9] must have the same shape", rlhf::error);
+                       "cross_entropy_backward: dlogits [2, 8] and logits [2, 9] must have the same shape",
+                       rlhf::error);
 }
 
 TEST_CASE("errors: logprob and entropy temperature") {
@@ -441,10 +441,12 @@ TEST_CASE("errors: logprob and entropy temperature") {
                        "logprob_forward: temperature must be positive, got 0", rlhf::error);
   CHECK_THROWS_WITH_AS(logprob_forward(cpu{}, logp.view(), lse.view(), logits, targets, -0.5f),
                        "logprob_forward: temperature must be positive, got -0.5", rlhf::error);
-  CHECK_THROWS_AS(logprob_forward(cpu{}, logp.view(), lse.view(), logits, targets, std::numeric_limits<float>::quiet_NaN()),
-                  rlhf::error);
-  CHECK_THROWS_AS(logprob_forward(cpu{}, logp.view(), lse.view(), logits, targets, std::numeric_limits<float>::infinity()),
-                  rlhf::error);
+  CHECK_THROWS_AS(
+      logprob_forward(cpu{}, logp.view(), lse.view(), logits, targets, std::numeric_limits<float>::quiet_NaN()),
+      rlhf::error);
+  CHECK_THROWS_AS(
+      logprob_forward(cpu{}, logp.view(), lse.view(), logits, targets, std::numeric_limits<float>::infinity()),
+      rlhf::error);
   CHECK_THROWS_WITH_AS(logprob_backward(cpu{}, dlogits.view(), g, logits, lse, targets, 0.f),
                        "logprob_backward: temperature must be positive, got 0", rlhf::error);
   CHECK_THROWS_WITH_AS(logprob_forward(cpu{}, logp.view(), lse.view(), logits, bad, 1.f),

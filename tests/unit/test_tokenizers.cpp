@@ -105,8 +105,8 @@ std::string first_difference(const Gpt2Tokenizer& t, const std::vector<std::int3
     return s.str();
   };
   std::ostringstream s;
-  s << "first difference at token " << i << " of " << got.size() << " (want " << want.size() << ")\n  got: "
-    << context(got) << "\n want: " << context(want);
+  s << "first difference at token " << i << " of " << got.size() << " (want " << want.size()
+    << ")\n  got: " << context(got) << "\n want: " << context(want);
   return s.str();
 }
 
@@ -149,9 +149,9 @@ TEST_CASE("utf8: decoding accepts well-formed sequences only, one byte at a time
   CHECK(unit("\xE4\xBD\xA0").cp == U'你');
   CHECK(unit("\xF0\x9F\x98\x80").cp == U'😀');
   CHECK(unit("\xF4\x8F\xBF\xBF").cp == 0x10FFFF);
-  for (std::string_view bad : {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF",
-                               "\xED\xA0\x80", "\xF0\x8F\xBF\xBF", "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",
-                               "\xFF", "\xC3", "\xE4\xBD", "\xF0\x9F\x98", "\xC3\x41"}) {
+  for (std::string_view bad :
+       {"\x80", "\xBF", "\xC0\x80", "\xC1\xBF", "\xE0\x80\x80", "\xE0\x9F\xBF", "\xED\xA0\x80", "\xF0\x8F\xBF\xBF",
+        "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xFF", "\xC3", "\xE4\xBD", "\xF0\x9F\x98", "\xC3\x41"}) {
     CAPTURE(bad);
     CHECK_FALSE(unit(bad).valid);
     CHECK(unit(bad).bytes == 1);
@@ -172,15 +172,15 @@ TEST_CASE("unicode: class tables are sorted and disjoint, and classify as GPT-2'
   CHECK(char_class(U'ß') == CharClass::letter);
   CHECK(char_class(U'Ж') == CharClass::letter);
   CHECK(char_class(U'你') == CharClass::letter);
-  CHECK(char_class(U'ª') == CharClass::letter);        // Lo
-  CHECK(char_class(0x02B0) == CharClass::letter);      // modifier letter (Lm)
-  CHECK(char_class(0x0301) == CharClass::other);       // combining acute accent (Mn) is not \p{L}
+  CHECK(char_class(U'ª') == CharClass::letter);    // Lo
+  CHECK(char_class(0x02B0) == CharClass::letter);  // modifier letter (Lm)
+  CHECK(char_class(0x0301) == CharClass::other);   // combining acute accent (Mn) is not \p{L}
   CHECK(char_class(U'7') == CharClass::number);
-  CHECK(char_class(U'²') == CharClass::number);        // No
-  CHECK(char_class(U'Ⅻ') == CharClass::number);        // Nl
-  CHECK(char_class(0x0663) == CharClass::number);      // Arabic-Indic digit three
-  for (char32_t s : {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028, 0x2029,
-                     0x202F, 0x205F, 0x3000})
+  CHECK(char_class(U'²') == CharClass::number);    // No
+  CHECK(char_class(U'Ⅻ') == CharClass::number);    // Nl
+  CHECK(char_class(0x0663) == CharClass::number);  // Arabic-Indic digit three
+  for (char32_t s :
+       {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000})
     CHECK(char_class(s) == CharClass::space);
   for (char32_t o : {0x1C, 0x1F, 0x180E, 0x200B, 0xFEFF, 0x00AD})  // not White_Space
     CHECK(char_class(o) == CharClass::other);
@@ -372,8 +372,7 @@ TEST_CASE("gpt2 bpe: the piece cache changes nothing, copies and threads agree")
   const Gpt2Tokenizer& shared = gpt2();
   std::atomic<int> ok = 0;
   std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i)
-    threads.emplace_back([&] { ok += shared.encode(text) == first; });
+  for (int i = 0; i < 4; ++i) threads.emplace_back([&] { ok += shared.encode(text) == first; });
   for (auto& th : threads) th.join();
   CHECK(ok == 4);
   // A long piece without spaces (a line of CJK text is one piece) takes O(n log n) merges.

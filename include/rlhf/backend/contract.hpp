@@ -76,7 +76,8 @@ concept vocabulary = requires(const B& be, View<T, B> out, View<const T, B> in, 
 
 // Initialisation, the optimizer and gradient clipping.
 template <class B, class T>
-concept training = requires(const B& be, View<T, B> out, View<const T, B> in, T x, PhiloxStream rng, const AdamWStep& step) {
+concept training = requires(const B& be, View<T, B> out, View<const T, B> in, T x, PhiloxStream rng,
+                            const AdamWStep& step) {
   fill_normal(be, out, rng, std::uint64_t{0}, x, x);
   fill_constant(be, out, x);
   adamw_update(be, out, in, out, out, step);
@@ -97,31 +98,40 @@ concept schedules = requires(const B& be, std::int64_t n, void (*task)(std::int6
 namespace rlhf {
 
 template <class B, class T>
-concept ModelBackend = Backend<B> && contract::memory<B> && contract::matmul<B, T> && contract::layernorm<B, T> && contract::elementwise<B, T> &&
-                       contract::attention<B, T> && contract::embedding<B, T> && contract::vocabulary<B, T> &&
-                       contract::training<B, T> && contract::schedules<B>;
+concept ModelBackend = Backend<B> && contract::memory<B> && contract::matmul<B, T> && contract::layernorm<B, T> &&
+    contract::elementwise<B, T> && contract::attention<B, T> && contract::embedding<B, T> &&
+    contract::vocabulary<B, T> && contract::training<B, T> && contract::schedules<B>;
 
 // One assertion per family, each naming what is missing (for T = double on a float-only
 // backend, every family fails: use float).
 template <class B, class T>
 consteval bool check_model_backend() {
-  static_assert(Backend<B>, "rlhf: B is not a backend: it needs name, host_accessible, allocate, deallocate, copy, "
-                            "copy_from_host, copy_to_host, fill_zero (backend/backend.hpp)");
-  static_assert(contract::memory<B>, "rlhf: backend B has no copy_bytes / zero_bytes / bytes_to_host / bytes_from_host "
-                                     "(backend/contract.hpp)");
-  static_assert(contract::matmul<B, T>, "rlhf: backend B has no matmul_forward / matmul_backward for this T (backend/contract.hpp)");
-  static_assert(contract::layernorm<B, T>, "rlhf: backend B has no layernorm_forward / layernorm_backward for this T (backend/contract.hpp)");
-  static_assert(contract::elementwise<B, T>,
-                "rlhf: backend B has no gelu_forward / gelu_backward / residual_forward for this T (backend/contract.hpp)");
-  static_assert(contract::attention<B, T>,
-                "rlhf: backend B has no attention_forward / attention_backward / attention_kv_forward for this T (backend/contract.hpp)");
-  static_assert(contract::embedding<B, T>, "rlhf: backend B has no embedding_forward / embedding_backward for this T (backend/contract.hpp)");
-  static_assert(contract::vocabulary<B, T>,
-                "rlhf: backend B lacks a vocabulary kernel for this T: cross_entropy_*, logprob_*, entropy_* or sample_tokens "
+  static_assert(Backend<B>,
+                "rlhf: B is not a backend: it needs name, host_accessible, allocate, deallocate, copy, "
+                "copy_from_host, copy_to_host, fill_zero (backend/backend.hpp)");
+  static_assert(contract::memory<B>,
+                "rlhf: backend B has no copy_bytes / zero_bytes / bytes_to_host / bytes_from_host "
                 "(backend/contract.hpp)");
-  static_assert(contract::training<B, T>,
-                "rlhf: backend B lacks a training kernel for this T: fill_normal, fill_constant, adamw_update, sum_of_squares "
-                "or scale (backend/contract.hpp)");
+  static_assert(contract::matmul<B, T>,
+                "rlhf: backend B has no matmul_forward / matmul_backward for this T (backend/contract.hpp)");
+  static_assert(contract::layernorm<B, T>,
+                "rlhf: backend B has no layernorm_forward / layernorm_backward for this T (backend/contract.hpp)");
+  static_assert(
+      contract::elementwise<B, T>,
+      "rlhf: backend B has no gelu_forward / gelu_backward / residual_forward for this T (backend/contract.hpp)");
+  static_assert(contract::attention<B, T>,
+                "rlhf: backend B has no attention_forward / attention_backward / attention_kv_forward for this T "
+                "(backend/contract.hpp)");
+  static_assert(contract::embedding<B, T>,
+                "rlhf: backend B has no embedding_forward / embedding_backward for this T (backend/contract.hpp)");
+  static_assert(
+      contract::vocabulary<B, T>,
+      "rlhf: backend B lacks a vocabulary kernel for this T: cross_entropy_*, logprob_*, entropy_* or sample_tokens "
+      "(backend/contract.hpp)");
+  static_assert(
+      contract::training<B, T>,
+      "rlhf: backend B lacks a training kernel for this T: fill_normal, fill_constant, adamw_update, sum_of_squares "
+      "or scale (backend/contract.hpp)");
   static_assert(contract::schedules<B>, "rlhf: backend B has no row_parts / run_tasks (backend/contract.hpp)");
   return true;
 }

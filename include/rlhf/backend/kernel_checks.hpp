@@ -97,7 +97,8 @@ void attention(std::string_view op, const Q& qkv, std::string_view out_name, con
   const std::int64_t B = qkv.size(0), T = qkv.size(1), C3 = qkv.size(2);
   if (C3 % 3 != 0) fail(op, ": qkv has shape ", qkv.shape(), ", its last dimension is not 3·C");
   const std::int64_t C = C3 / 3;
-  if (n_head <= 0 || C % n_head != 0) fail(op, ": ", n_head, " heads do not divide C = ", C, " (qkv ", qkv.shape(), ")");
+  if (n_head <= 0 || C % n_head != 0)
+    fail(op, ": ", n_head, " heads do not divide C = ", C, " (qkv ", qkv.shape(), ")");
   shape(op, out_name, out, Shape{B, T, C});
   shape(op, "att", att, Shape{B, n_head, T, T});
 }
@@ -123,18 +124,18 @@ void attention_kv(std::string_view op, const O& out, const Kc& k_cache, const Kc
 
 // a [..., K] times w [K, N] (in_out) or [N, K] (out_in); out (or dout) [..., N].
 template <class A, class W, class O>
-void matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, std::string_view out_name,
-            const O& out) {
+void matmul(std::string_view op, const A& a, const W& w, WeightLayout layout, std::string_view out_name, const O& out) {
   rank(op, "w", w, 2);
   if (a.rank() < 1) fail(op, ": a has shape ", a.shape(), ", expected rank >= 1");
   const std::int64_t k = a.size(a.rank() - 1);
   const std::int64_t wk = layout == WeightLayout::in_out ? w.size(0) : w.size(1);
   const std::int64_t n = layout == WeightLayout::in_out ? w.size(1) : w.size(0);
   if (wk != k)
-    fail(op, ": a ", a.shape(), " and w ", w.shape(), " (", to_string(layout),
-         ") have different inner dimensions ", k, " and ", wk);
+    fail(op, ": a ", a.shape(), " and w ", w.shape(), " (", to_string(layout), ") have different inner dimensions ", k,
+         " and ", wk);
   if (out.rank() != a.rank() || out.size(out.rank() - 1) != n || out.numel() / (n ? n : 1) != a.numel() / (k ? k : 1))
-    fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n, " columns");
+    fail(op, ": ", out_name, " has shape ", out.shape(), ", expected a's leading dimensions of ", a.shape(), " and ", n,
+         " columns");
 }
 
 // Reduced precision rounds float operands; double products (the gradient checks) have no such form.
@@ -209,8 +210,8 @@ VocabRows entropy_forward_args(std::string_view op, const R& entropy, const R& l
 }
 
 template <class D, class L, class T>
-VocabRows entropy_backward_args(std::string_view op, const D& dlogits, const L& dentropy, const L& logits,
-                                const L& lse, const L& entropy, T t) {
+VocabRows entropy_backward_args(std::string_view op, const D& dlogits, const L& dentropy, const L& logits, const L& lse,
+                                const L& entropy, T t) {
   logit_rows(op, logits);
   temperature(op, t);
   same(op, "dlogits", dlogits, "logits", logits);

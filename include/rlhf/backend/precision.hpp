@@ -45,7 +45,7 @@ RLHF_HOST_DEVICE inline std::uint32_t rounded_float_bits(float x, int dropped) {
   std::uint32_t bits;
   memcpy(&bits, &x, sizeof bits);
   const std::uint32_t low = (std::uint32_t{1} << dropped) - 1u;
-  if ((bits & 0x7F800000u) == 0x7F800000u) {  // infinity or NaN: no rounding carries
+  if ((bits & 0x7F800000u) == 0x7F800000u) {      // infinity or NaN: no rounding carries
     if (bits & 0x007FFFFFu) bits |= 0x00400000u;  // NaN: set the quiet bit, which the format keeps
     return bits & ~low;
   }

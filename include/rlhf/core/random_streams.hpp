@@ -27,10 +27,10 @@ namespace rlhf {
 
 // Streams: 64-bit ids, most of them ASCII tags in the high bytes ("SPLT", "EPOC", ...).
 inline constexpr std::uint64_t generation_stream = 0;
-inline constexpr std::uint64_t split_stream = 0x53504C54'00000000ull;          // "SPLT"
-inline constexpr std::uint64_t epoch_stream = 0x45504F43'00000000ull;          // "EPOC"
-inline constexpr std::uint64_t collect_k_stream = 0x434F4C4C4B000000ull;       // "COLLK"
-inline constexpr std::uint64_t collect_rank_stream = 0x434F4C4C52000000ull;    // "COLLR"
+inline constexpr std::uint64_t split_stream = 0x53504C54'00000000ull;               // "SPLT"
+inline constexpr std::uint64_t epoch_stream = 0x45504F43'00000000ull;               // "EPOC"
+inline constexpr std::uint64_t collect_k_stream = 0x434F4C4C4B000000ull;            // "COLLK"
+inline constexpr std::uint64_t collect_rank_stream = 0x434F4C4C52000000ull;         // "COLLR"
 inline constexpr std::uint64_t ppo_minibatch_stream_base = 0x50504F00'00000000ull;  // "PPO"
 
 // PPO's minibatch order of `epoch` in `iteration` (64 epochs per iteration at most before two

@@ -27,8 +27,8 @@ class View {
   View(T* data, Shape shape) : data_(data), shape_(shape) {}
   // A mutable view converts to a read-only one, never the other way.
   template <class U>
-    requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>)
-  View(const View<U, B>& v) : data_(v.data()), shape_(v.shape()) {}
+  requires(std::is_same_v<const U, T> && !std::is_same_v<U, T>) View(const View<U, B>& v)
+      : data_(v.data()), shape_(v.shape()) {}
 
   T* data() const { return data_; }
   const Shape& shape() const { return shape_; }
@@ -40,7 +40,8 @@ class View {
   bool present() const { return data_ != nullptr || shape_.rank() > 0; }
 
   View reshape(Shape s) const {
-    if (s.numel() != numel()) fail("reshape: cannot view ", shape_, " as ", s, " (", numel(), " vs ", s.numel(), " elements)");
+    if (s.numel() != numel())
+      fail("reshape: cannot view ", shape_, " as ", s, " (", numel(), " vs ", s.numel(), " elements)");
     return View(data_, s);
   }
   // Rows [begin, end) along the first dimension.
@@ -56,18 +57,13 @@ class View {
   }
 
   template <class... I>
-    requires(B::host_accessible && sizeof...(I) >= 1 && (std::is_integral_v<I> && ...))
-  T& operator()(I... idx) const {
+  requires(B::host_accessible && sizeof...(I) >= 1 && (std::is_integral_v<I> && ...)) T& operator()(I... idx) const {
     const std::int64_t ix[] = {static_cast<std::int64_t>(idx)...};
     std::int64_t off = 0;
     for (int d = 0; d < static_cast<int>(sizeof...(I)); ++d) off = off * shape_[d] + ix[d];
     return data_[off];
   }
-  std::span<T> span() const
-    requires(B::host_accessible)
-  {
-    return {data_, static_cast<std::size_t>(numel())};
-  }
+  std::span<T> span() const requires(B::host_accessible) { return {data_, static_cast<std::size_t>(numel())}; }
 
  private:
   std::int64_t row_stride() const { return rank() ? numel() / (size(0) ? size(0) : 1) : 0; }
@@ -85,16 +81,15 @@ class Tensor {
 
   Tensor() = default;
   // Zero-filled.
-  explicit Tensor(Shape shape) : shape_(shape), data_(allocate(shape.numel())) {
-    B::fill_zero(data_.get(), bytes());
-  }
+  explicit Tensor(Shape shape) : shape_(shape), data_(allocate(shape.numel())) { B::fill_zero(data_.get(), bytes()); }
   // From host values (any backend: copied over).
   Tensor(Shape shape, std::span<const T> values) : Tensor(shape) {
     if (static_cast<std::int64_t>(values.size()) != shape.numel())
       fail("Tensor: ", values.size(), " values given for shape ", shape, " (", shape.numel(), " elements)");
     B::copy_from_host(data_.get(), values.data(), bytes());
   }
-  Tensor(Shape shape, std::initializer_list<T> values) : Tensor(shape, std::span<const T>(values.begin(), values.size())) {}
+  Tensor(Shape shape, std::initializer_list<T> values)
+      : Tensor(shape, std::span<const T>(values.begin(), values.size())) {}
 
   Tensor(Tensor&&) noexcept = default;
   Tensor& operator=(Tensor&&) noexcept = default;
@@ -133,11 +128,9 @@ class Tensor {
   operator View<const T, B>() const&& = delete;
 
   template <class... I>
-    requires(B::host_accessible && sizeof...(I) >= 1)
-  T& operator()(I... idx) { return view()(idx...); }
+  requires(B::host_accessible && sizeof...(I) >= 1) T& operator()(I... idx) { return view()(idx...); }
   template <class... I>
-    requires(B::host_accessible && sizeof...(I) >= 1)
-  const T& operator()(I... idx) const { return cview()(idx...); }
+  requires(B::host_accessible && sizeof...(I) >= 1) const T& operator()(I... idx) const { return cview()(idx...); }
 
   // A copy of the elements in host memory, whatever the backend.
   std::vector<T> to_vector() const {

@@ -25,7 +25,8 @@ class AnyTokenizer {
   }
   static AnyTokenizer bpe(const std::filesystem::path& dir) {
     for (const char* f : {"vocab.json", "merges.txt"})
-      if (!std::filesystem::exists(dir / f)) fail((dir / f).string(), ": no such file (GPT-2 BPE needs vocab.json and merges.txt)");
+      if (!std::filesystem::exists(dir / f))
+        fail((dir / f).string(), ": no such file (GPT-2 BPE needs vocab.json and merges.txt)");
     AnyTokenizer t;
     t.bpe_ = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::load(dir));
     t.dir_ = dir;
@@ -40,7 +41,8 @@ class AnyTokenizer {
   // The tokenizer of a checkpoint: BPE when it holds vocab.json + merges.txt, else the byte
   // tokenizer when the vocabulary has 257 tokens.
   static AnyTokenizer of_model(const std::filesystem::path& dir, std::int64_t model_vocab) {
-    const bool has_vocab = std::filesystem::exists(dir / "vocab.json"), has_merges = std::filesystem::exists(dir / "merges.txt");
+    const bool has_vocab = std::filesystem::exists(dir / "vocab.json"),
+               has_merges = std::filesystem::exists(dir / "merges.txt");
     if (has_vocab || has_merges) {
       AnyTokenizer t = bpe(dir);
       if (t.vocab_size() > model_vocab)
@@ -55,13 +57,14 @@ class AnyTokenizer {
     return bytes();
   }
 
-  std::vector<std::int32_t> encode(std::string_view text) const { return byte_ ? byte_->encode(text) : bpe_->encode(text); }
+  std::vector<std::int32_t> encode(std::string_view text) const {
+    return byte_ ? byte_->encode(text) : bpe_->encode(text);
+  }
   std::string decode(std::span<const std::int32_t> ids) const { return byte_ ? byte_->decode(ids) : bpe_->decode(ids); }
   std::int32_t vocab_size() const { return byte_ ? byte_->vocab_size() : bpe_->vocab_size(); }
   std::int32_t eos_id() const { return byte_ ? byte_->eos_id() : bpe_->eos_id(); }
   bool is_bpe() const { return bpe_ != nullptr; }
   const std::filesystem::path& dir() const { return dir_; }  // BPE: where vocab.json and merges.txt are
-
 
  private:
   std::unique_ptr<ByteTokenizer> byte_;

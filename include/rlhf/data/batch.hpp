@@ -51,7 +51,8 @@ class Batcher {
   // fixed_length 0: each batch is as long as its longest row; otherwise every batch has that
   // length and a longer row is an error. pad_id fills ids after a row's end (any valid id: padded
   // positions are masked out of attention and loss).
-  explicit Batcher(std::int64_t fixed_length = 0, std::int32_t pad_id = 0) : fixed_length_(fixed_length), pad_id_(pad_id) {
+  explicit Batcher(std::int64_t fixed_length = 0, std::int32_t pad_id = 0)
+      : fixed_length_(fixed_length), pad_id_(pad_id) {
     if (fixed_length < 0) fail("Batcher: negative fixed length ", fixed_length);
   }
 
@@ -67,7 +68,8 @@ class Batcher {
       const auto n = static_cast<std::int64_t>(row.tokens.size());
       if (n == 0) fail("Batcher: row ", b, " has no tokens");
       if (!row.loss_mask.empty() && row.loss_mask.size() != row.tokens.size())
-        fail("Batcher: row ", b, " has ", row.tokens.size(), " tokens but ", row.loss_mask.size(), " loss-mask entries");
+        fail("Batcher: row ", b, " has ", row.tokens.size(), " tokens but ", row.loss_mask.size(),
+             " loss-mask entries");
       if (fixed_length_ > 0 && n > fixed_length_)
         fail("Batcher: row ", b, " has ", n, " tokens, more than the fixed length ", fixed_length_);
       lengths_[b] = n;

@@ -15,7 +15,9 @@
 namespace rlhf::data {
 
 namespace byte_level_detail {
-constexpr bool printable(int b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); }
+constexpr bool printable(int b) {
+  return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+}
 }  // namespace byte_level_detail
 
 // byte -> the character that spells it.

@@ -22,6 +22,7 @@ class ByteTokenizer {
   explicit ByteTokenizer(std::vector<std::string> special_tokens = {"<|endoftext|>"}) {
     if (special_tokens.empty()) fail("ByteTokenizer: needs at least one special token (the first is EOS)");
     std::vector<SpecialTokenSplitter::Token> tokens;
+    tokens.reserve(special_tokens.size());
     for (std::string& s : special_tokens)
       tokens.push_back({std::move(s), n_bytes + static_cast<std::int32_t>(tokens.size())});
     specials_ = SpecialTokenSplitter(std::move(tokens), "ByteTokenizer");

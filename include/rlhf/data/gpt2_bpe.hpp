@@ -263,7 +263,8 @@ class Gpt2Tokenizer {
       append_utf8(spelling, byte_to_char[b]);
       const auto it = vocab_.find(spelling);
       if (it == vocab_.end())
-        fail(show(path), ": no token for byte ", b, " (spelled \"", spelling, "\"); a byte-level vocabulary needs all 256");
+        fail(show(path), ": no token for byte ", b, " (spelled \"", spelling,
+             "\"); a byte-level vocabulary needs all 256");
       byte_ids_[b] = it->second;
     }
   }

@@ -30,8 +30,12 @@ inline std::size_t contraction_length(std::string_view text, std::size_t pos) {
   const std::string_view rest = text.substr(pos + 1);
   if (rest.empty()) return 0;
   switch (rest[0]) {
-    case 's': case 't': case 'm': case 'd': return 2;
-    case 'r': case 'v': return rest.size() >= 2 && rest[1] == 'e' ? 3 : 0;
+    case 's':
+    case 't':
+    case 'm':
+    case 'd': return 2;
+    case 'r':
+    case 'v': return rest.size() >= 2 && rest[1] == 'e' ? 3 : 0;
     case 'l': return rest.size() >= 2 && rest[1] == 'l' ? 3 : 0;
     default: return 0;
   }

@@ -148,9 +148,7 @@ class JsonlRecord {
 
 namespace detail {
 
-inline bool is_blank(std::string_view line) {
-  return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos;
-}
+inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r\n\f\v") == std::string_view::npos; }
 
 }  // namespace detail
 
@@ -163,7 +161,7 @@ void read_jsonl(std::istream& in, std::string_view name, OnRecord&& on_record) {
   for (std::int64_t number = 1; std::getline(in, line); ++number) {
     if (detail::is_blank(line)) continue;
     object = files::parse_json(line, std::string(name) + ':' + std::to_string(number), "malformed JSON",
-                            /*single_line=*/true);
+                               /*single_line=*/true);
     const JsonlRecord record(name, number, object);
     if (!object.is_object()) record.fail("expected a JSON object, got ", object.type_name());
     on_record(record);

@@ -49,8 +49,8 @@ class Labeler {
     return plackett_luce_ranks(s, tau, rng, index);
   }
 
-  static std::vector<std::int32_t> plackett_luce_ranks(std::span<const double> scores, double tau, const PhiloxStream& rng,
-                                                       std::uint64_t index) {
+  static std::vector<std::int32_t> plackett_luce_ranks(std::span<const double> scores, double tau,
+                                                       const PhiloxStream& rng, std::uint64_t index) {
     if (!(tau > 0) || !std::isfinite(tau)) fail("Labeler: the ranking temperature must be positive, got ", tau);
     const std::size_t K = scores.size();
     if (K == 0) fail("Labeler: no completions to rank");
@@ -100,7 +100,8 @@ inline std::vector<std::string> words_of(std::string_view text) {
 
 struct SentimentWeights {
   double dictionary = 2.0;  // w_dict: a completion of non-words loses this much
-  double distinct = 4.0;    // w_distinct: one word repeated loses up to this much (4 below the valence when one word repeats)
+  double distinct =
+      4.0;  // w_distinct: one word repeated loses up to this much (4 below the valence when one word repeats)
   double empty_score = -3;  // a completion without a word
 };
 
@@ -108,7 +109,8 @@ class SentimentLabeler : public Labeler {
  public:
   // afinn: AFINN-165 as "word<TAB>score" lines (data/afinn-165.tsv); words: one word per line
   // (Debian's wamerican, /usr/share/dict/american-english). Errors name the file and line.
-  SentimentLabeler(const std::filesystem::path& afinn, const std::filesystem::path& words, SentimentWeights weights = {})
+  SentimentLabeler(const std::filesystem::path& afinn, const std::filesystem::path& words,
+                   SentimentWeights weights = {})
       : weights_(weights) {
     read_lines(afinn, [&](std::string_view line, std::int64_t n) {
       const auto tab = line.find('\t');
@@ -156,7 +158,8 @@ class SentimentLabeler : public Labeler {
       if (const auto it = valence_.find(w[i]); it != valence_.end()) valence += it->second;
     }
     const double n = double(w.size());
-    return valence / n + weights_.dictionary * (double(known) / n - 1) + weights_.distinct * (double(distinct.size()) / n - 1);
+    return valence / n + weights_.dictionary * (double(known) / n - 1) +
+           weights_.distinct * (double(distinct.size()) / n - 1);
   }
 
   std::size_t lexicon_size() const { return valence_.size(); }

@@ -75,7 +75,11 @@ class PreferenceDataset {
  public:
   PreferenceDataset(PreferenceFormat format, std::int64_t max_length, std::int32_t eos_id, bool has_margin,
                     std::vector<PreferenceGroup> groups, PreferenceStats stats)
-      : format_(format), max_length_(max_length), eos_id_(eos_id), has_margin_(has_margin), groups_(std::move(groups)),
+      : format_(format),
+        max_length_(max_length),
+        eos_id_(eos_id),
+        has_margin_(has_margin),
+        groups_(std::move(groups)),
         stats_(stats) {}
 
   PreferenceFormat format() const { return format_; }
@@ -117,7 +121,8 @@ inline std::int32_t reward_position(std::span<const std::int32_t> sequence, std:
 
 // prompt + completion + EOS (not doubled when the completion ends with it).
 inline std::vector<std::int32_t> prompt_completion_sequence(std::span<const std::int32_t> prompt,
-                                                            std::span<const std::int32_t> completion, std::int32_t eos_id) {
+                                                            std::span<const std::int32_t> completion,
+                                                            std::int32_t eos_id) {
   std::vector<std::int32_t> s(prompt.begin(), prompt.end());
   s.insert(s.end(), completion.begin(), completion.end());
   if (completion.empty() || completion.back() != eos_id) s.push_back(eos_id);
@@ -125,7 +130,8 @@ inline std::vector<std::int32_t> prompt_completion_sequence(std::span<const std:
 }
 
 template <Tokenizer Tok>
-PreferenceDataset load_preference_jsonl(const std::filesystem::path& file, const Tok& tokenizer, std::int64_t max_length) {
+PreferenceDataset load_preference_jsonl(const std::filesystem::path& file, const Tok& tokenizer,
+                                        std::int64_t max_length) {
   if (max_length < 2) fail("load_preference_jsonl: max_length ", max_length, " is too short (at least 2)");
   static const JsonlFields pairwise{{"prompt", "chosen", "rejected"}, {"margin"}};
   static const JsonlFields kwise{{"prompt", "completions", "ranking"}};
@@ -140,16 +146,18 @@ PreferenceDataset load_preference_jsonl(const std::filesystem::path& file, const
     const bool is_pair = r.json().contains("chosen") || r.json().contains("rejected");
     const bool is_kwise = r.json().contains("completions") || r.json().contains("ranking");
     if (!format_known) {
-      if (is_pair == is_kwise) r.fail("expected the fields ", to_string(PreferenceFormat::pairwise), " or ",
-                                      to_string(PreferenceFormat::kwise));
+      if (is_pair == is_kwise)
+        r.fail("expected the fields ", to_string(PreferenceFormat::pairwise), " or ",
+               to_string(PreferenceFormat::kwise));
       format = is_pair ? PreferenceFormat::pairwise : PreferenceFormat::kwise;
       format_known = true;
       format_line = r.line();
     }
     if ((format == PreferenceFormat::pairwise && is_kwise && !is_pair) ||
         (format == PreferenceFormat::kwise && is_pair && !is_kwise))
-      r.fail("a ", to_string(format == PreferenceFormat::pairwise ? PreferenceFormat::kwise : PreferenceFormat::pairwise),
-             " record in a file of ", to_string(format), " records (line ", format_line, "): one file holds one format");
+      r.fail(
+          "a ", to_string(format == PreferenceFormat::pairwise ? PreferenceFormat::kwise : PreferenceFormat::pairwise),
+          " record in a file of ", to_string(format), " records (line ", format_line, "): one file holds one format");
     r.expect_fields(format == PreferenceFormat::pairwise ? pairwise : kwise);
 
     PreferenceGroup g;
@@ -168,7 +176,8 @@ PreferenceDataset load_preference_jsonl(const std::filesystem::path& file, const
       completions = r.strings("completions");
       const auto K = static_cast<std::int64_t>(completions.size());
       if (K < min_completions || K > max_completions)
-        r.fail("field \"completions\" has ", K, " completions; K must lie in [", min_completions, ", ", max_completions, "]");
+        r.fail("field \"completions\" has ", K, " completions; K must lie in [", min_completions, ", ", max_completions,
+               "]");
       const std::vector<std::int64_t> ranking = r.integers("ranking");
       if (static_cast<std::int64_t>(ranking.size()) != K)
         r.fail("field \"ranking\" has ", ranking.size(), " ranks for ", K, " completions");
@@ -241,12 +250,12 @@ inline std::vector<std::vector<std::int64_t>> plan_micro_batches(const Preferenc
 // padded; read_at[row] is the position of its EOS; groups[g] says which rows are group g's.
 template <class M = float>
 struct RewardBatch {
-  View<const std::int32_t, cpu> ids;   // [rows, T]
-  View<const M, cpu> key_mask;         // [rows, T]
-  std::vector<std::int32_t> read_at;   // [rows]
+  View<const std::int32_t, cpu> ids;  // [rows, T]
+  View<const M, cpu> key_mask;        // [rows, T]
+  std::vector<std::int32_t> read_at;  // [rows]
   std::vector<data::RankedGroup> groups;
-  std::vector<double> margins;         // per group (pairwise)
-  std::int64_t tokens = 0;             // real tokens
+  std::vector<double> margins;  // per group (pairwise)
+  std::int64_t tokens = 0;      // real tokens
   std::int64_t rows() const { return ids.size(0); }
 };
 

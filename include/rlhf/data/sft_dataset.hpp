@@ -99,7 +99,8 @@ class SftDataset {
   const SftStats& stats() const { return stats_; }
 
   // One line for the training log, e.g.
-  // "1000 {"prompt", "completion"} examples: 12 truncated to 128 tokens, 3 dropped (nothing to learn left); 81234 tokens, 40321 targets"
+  // "1000 {"prompt", "completion"} examples: 12 truncated to 128 tokens, 3 dropped (nothing to learn left); 81234
+  // tokens, 40321 targets"
   std::string summary() const {
     std::ostringstream s;
     s << stats_.records << ' ' << to_string(format_) << " examples: " << stats_.truncated << " truncated to "

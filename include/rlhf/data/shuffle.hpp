@@ -125,8 +125,8 @@ class EpochSampler {
     const auto m = static_cast<std::int64_t>(examples_.size());
     if (m == 0) fail("EpochSampler: no training examples");
     if (start.epoch < 0 || start.index < 0 || start.index >= m)
-      fail("EpochSampler: data position (epoch ", start.epoch, ", index ", start.index,
-           ") is outside an epoch of ", m, " examples");
+      fail("EpochSampler: data position (epoch ", start.epoch, ", index ", start.index, ") is outside an epoch of ", m,
+           " examples");
   }
 
   // The dataset index at the current position; then moves to the next position.

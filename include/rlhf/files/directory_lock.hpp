@@ -49,7 +49,9 @@ class DirectoryLock {
     }
   }
   DirectoryLock(DirectoryLock&& other) noexcept
-      : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)), previous_holder_(std::move(other.previous_holder_)) {}
+      : path_(std::move(other.path_)),
+        fd_(std::exchange(other.fd_, -1)),
+        previous_holder_(std::move(other.previous_holder_)) {}
   DirectoryLock& operator=(DirectoryLock&& other) noexcept {
     if (this != &other) {
       release();

@@ -25,18 +25,18 @@ namespace rlhf {
 
 struct GenerationConfig {
   std::int64_t max_new_tokens = 64;
-  SamplingParams sampling;    // temperature 0 is greedy
-  std::int32_t eos_id = -1;   // -1: no end-of-sequence token
-  std::int32_t pad_id = 0;    // written where there is no token (masked everywhere)
-  std::uint64_t seed = 0;     // Philox seed of the sampler: same seed, same samples
+  SamplingParams sampling;   // temperature 0 is greedy
+  std::int32_t eos_id = -1;  // -1: no end-of-sequence token
+  std::int32_t pad_id = 0;   // written where there is no token (masked everywhere)
+  std::uint64_t seed = 0;    // Philox seed of the sampler: same seed, same samples
 };
 
 template <class T>
 struct Generation {
-  Tensor<std::int32_t, cpu> tokens, positions;       // [B, P + steps]
+  Tensor<std::int32_t, cpu> tokens, positions;             // [B, P + steps]
   Tensor<T, cpu> attention_mask, response_mask, logprobs;  // [B, P + steps]
-  std::int64_t prompt_length = 0;                      // P
-  std::vector<std::int64_t> response_lengths;          // per row, the EOS included
+  std::int64_t prompt_length = 0;                          // P
+  std::vector<std::int64_t> response_lengths;              // per row, the EOS included
 
   // Row b's response tokens without its final EOS; *ended tells whether there was one.
   std::vector<std::int32_t> response(std::int64_t b, std::int32_t eos_id, bool* ended = nullptr) const {
@@ -165,8 +165,8 @@ Generation<T> generate(nn::GPT<T, B>& model, const std::vector<std::vector<std::
 #include "rlhf/backend/cpu/tag.hpp"
 namespace rlhf {
 extern template Generation<float> generate(nn::GPT<float, cpu>&, const std::vector<std::vector<std::int32_t>>&,
-    const GenerationConfig&);
+                                           const GenerationConfig&);
 extern template Generation<double> generate(nn::GPT<double, cpu>&, const std::vector<std::vector<std::int32_t>>&,
-    const GenerationConfig&);
+                                            const GenerationConfig&);
 }  // namespace rlhf
 #endif

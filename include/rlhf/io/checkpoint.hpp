@@ -54,8 +54,8 @@ struct SaveOptions {
 namespace checkpoint_detail {
 
 inline std::vector<std::int64_t> dims(const Shape& s) {
-  std::vector<std::int64_t> d;
-  for (int i = 0; i < s.rank(); ++i) d.push_back(s[i]);
+  std::vector<std::int64_t> d(static_cast<std::size_t>(s.rank()));
+  for (int i = 0; i < s.rank(); ++i) d[static_cast<std::size_t>(i)] = s[i];
   return d;
 }
 
@@ -90,7 +90,7 @@ inline std::string read_whole_file(const std::filesystem::path& file) {
 
 // The path of the weights in `dir`, or an error that says what the directory holds instead.
 inline std::filesystem::path weights_path(const std::filesystem::path& dir) {
-  const std::filesystem::path file = dir / weights_file_name;
+  std::filesystem::path file = dir / weights_file_name;
   if (std::filesystem::exists(file)) return file;
   if (std::filesystem::exists(dir / "model.safetensors.index.json"))
     fail(dir.string(),
@@ -218,7 +218,8 @@ void load_weights_file(const std::filesystem::path& file, nn::GPT<T, B>& model, 
     const std::vector<T> head = reader.read<T>(*lm_head);
     const T* table = host.data() + wte.offset;
     for (std::size_t k = 0; k < head.size(); ++k)
-      if (std::memcmp(&head[k], &table[k], sizeof(T)) != 0)
+      // Bitwise on purpose: a tied head is the same tensor, so even -0 against 0 is another model.
+      if (std::memcmp(&head[k], &table[k], sizeof(T)) != 0)  // NOLINT(bugprone-suspicious-memory-comparison)
         fail(where, ": tensor '", lm_head->name, "' differs from wte.weight (element ", k, ": ", head[k], " vs ",
              table[k], "); rlhf::nn::GPT supports only an LM head tied to the token embedding");
   }

@@ -118,7 +118,9 @@ class ConfigKeyNames {
   }
 
  private:
-  std::string dotted(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+  std::string dotted(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
 
   FieldNames& names_;
   std::string path_;

@@ -154,7 +154,9 @@ inline nn::GPTConfig read_config_file(const std::filesystem::path& file) {
 }
 
 // The checkpoint in directory `dir`: its config.json, and the architecture it describes.
-inline nlohmann::json read_config_json(const std::filesystem::path& dir) { return files::read_json_file(dir / config_file_name); }
+inline nlohmann::json read_config_json(const std::filesystem::path& dir) {
+  return files::read_json_file(dir / config_file_name);
+}
 inline nn::GPTConfig read_config(const std::filesystem::path& dir) { return read_config_file(dir / config_file_name); }
 
 }  // namespace rlhf::io

@@ -26,7 +26,8 @@ inline constexpr std::string_view reward_architecture = "GPT2ForSequenceClassifi
 
 template <class T, Backend B>
 void save_reward_model(const std::filesystem::path& dir, const nn::RewardModel<T, B>& model, SaveOptions options = {}) {
-  const std::int64_t eos = options.config.eos_token_id >= 0 ? options.config.eos_token_id : model.config().vocab_size - 1;
+  const std::int64_t eos =
+      options.config.eos_token_id >= 0 ? options.config.eos_token_id : model.config().vocab_size - 1;
   options.config_fields.update(nlohmann::json{{"architectures", nlohmann::json::array({reward_architecture})},
                                               {"id2label", {{"0", "LABEL_0"}}},
                                               {"label2id", {{"LABEL_0", 0}}},
@@ -102,14 +103,14 @@ namespace rlhf::io {
 extern template void save_reward_model(const std::filesystem::path&, const nn::RewardModel<float, cpu>&, SaveOptions);
 extern template void load_reward_weights(const std::filesystem::path&, nn::RewardModel<float, cpu>&);
 extern template std::unique_ptr<nn::RewardModel<float, cpu>> load_reward_model(const std::filesystem::path&, cpu,
-    nn::Trainable);
+                                                                               nn::Trainable);
 extern template std::unique_ptr<nn::RewardModel<float, cpu>> reward_model_from_lm(const std::filesystem::path&,
-    std::uint64_t, cpu);
+                                                                                  std::uint64_t, cpu);
 extern template void save_reward_model(const std::filesystem::path&, const nn::RewardModel<double, cpu>&, SaveOptions);
 extern template void load_reward_weights(const std::filesystem::path&, nn::RewardModel<double, cpu>&);
 extern template std::unique_ptr<nn::RewardModel<double, cpu>> load_reward_model(const std::filesystem::path&, cpu,
-    nn::Trainable);
+                                                                                nn::Trainable);
 extern template std::unique_ptr<nn::RewardModel<double, cpu>> reward_model_from_lm(const std::filesystem::path&,
-    std::uint64_t, cpu);
+                                                                                   std::uint64_t, cpu);
 }  // namespace rlhf::io
 #endif

@@ -116,7 +116,8 @@ std::vector<std::int64_t> last_response_index(In<T, cpu> mask) {
     for (std::int64_t t = 0; t < Tn; ++t)
       if (mask.data()[b * Tn + t] != T(0)) last[std::size_t(b)] = t;
   for (std::int64_t b = 0; b < B; ++b)
-    if (last[std::size_t(b)] < 0) fail("last_response_index: row ", b, " of the mask ", mask.shape(), " has no response token");
+    if (last[std::size_t(b)] < 0)
+      fail("last_response_index: row ", b, " of the mask ", mask.shape(), " has no response token");
   return last;
 }
 
@@ -181,9 +182,9 @@ void gae(View<T, cpu> advantages, View<T, cpu> returns, In<T, cpu> values, In<T,
 
 struct PolicyLossStats {
   double loss = 0;
-  double clipfrac = 0;   // share of tokens where the clipped term is the larger (TRL's policy/clipfrac)
-  double approxkl = 0;   // ½ mean (logπ − logπ_old)²
-  double policykl = 0;   // mean (logπ_old − logπ)
+  double clipfrac = 0;  // share of tokens where the clipped term is the larger (TRL's policy/clipfrac)
+  double approxkl = 0;  // ½ mean (logπ − logπ_old)²
+  double policykl = 0;  // mean (logπ_old − logπ)
   double ratio_mean = 0;
 };
 
@@ -195,7 +196,8 @@ PolicyLossStats policy_loss(View<T, cpu> dlogp, In<T, cpu> logp, In<T, cpu> old_
                             In<T, cpu> mask, double clip, double scale = 1.0) {
   constexpr std::string_view op = "policy_loss";
   ppo_detail::check_mask<T>(op, "logp", logp, mask);
-  for (auto [name, v] : {std::pair{"old_logp", old_logp}, std::pair{"advantages", advantages}}) check::shape(op, name, v, logp.shape());
+  for (auto [name, v] : {std::pair{"old_logp", old_logp}, std::pair{"advantages", advantages}})
+    check::shape(op, name, v, logp.shape());
   check::shape(op, "dlogp", dlogp, logp.shape());
   const double n = double(ppo_detail::count<T>(mask));
   if (n == 0) fail(op, ": the mask ", mask.shape(), " selects nothing");
@@ -238,7 +240,8 @@ ValueLossStats value_loss(View<T, cpu> dvalues, In<T, cpu> values, In<T, cpu> ol
                           In<T, cpu> mask, double clip, double scale = 1.0) {
   constexpr std::string_view op = "value_loss";
   ppo_detail::check_mask<T>(op, "values", values, mask);
-  for (auto [name, v] : {std::pair{"old_values", old_values}, std::pair{"returns", returns}}) check::shape(op, name, v, values.shape());
+  for (auto [name, v] : {std::pair{"old_values", old_values}, std::pair{"returns", returns}})
+    check::shape(op, name, v, values.shape());
   check::shape(op, "dvalues", dvalues, values.shape());
   const double n = double(ppo_detail::count<T>(mask));
   if (n == 0) fail(op, ": the mask ", mask.shape(), " selects nothing");

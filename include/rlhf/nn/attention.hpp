@@ -27,8 +27,8 @@ struct CausalSelfAttention {
     c_proj.forward(be, out, c.y);
   }
   // Generation: the new tokens' keys and values join the cache (attention_kv_forward).
-  void forward_cached(const B& be, View<T, B> out, const Cache& c, In<T, B> in, View<T, B> k_cache,
-                      View<T, B> v_cache, In<T, B> key_mask, std::int64_t past) const {
+  void forward_cached(const B& be, View<T, B> out, const Cache& c, In<T, B> in, View<T, B> k_cache, View<T, B> v_cache,
+                      In<T, B> key_mask, std::int64_t past) const {
     c_attn.forward(be, c.qkv, in);
     attention_kv_forward(be, c.y, k_cache, v_cache, key_mask, c.qkv, past, n_head);
     c_proj.forward(be, out, c.y);

@@ -225,7 +225,7 @@ class GPT {
   Activations acts_;
   ActivationGrads grads_acts_;
   std::int64_t planned_b_ = -1, planned_t_ = -1;
-  std::vector<Inference> infer_;  // one per slice of the batch (row_parts)
+  std::vector<Inference> infer_;   // one per slice of the batch (row_parts)
   Tensor<T, B> inference_logits_;  // [B, V]
   std::int64_t inference_b_ = -1, inference_t_ = -1;
   Tensor<std::int32_t, B> default_positions_;
@@ -345,8 +345,8 @@ void GPT<T, B>::backward_logprobs(In<T, B> dlogp, In<T, B> dentropy) {
 }
 
 template <class T, Backend B>
-View<const T, B> GPT<T, B>::forward_cached(KVCache<T, B>& cache, In<std::int32_t, B> ids,
-                                           In<std::int32_t, B> positions, In<T, B> key_mask_new) {
+View<const T, B> GPT<T, B>::forward_cached(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<std::int32_t, B> positions,
+                                           In<T, B> key_mask_new) {
   constexpr std::string_view op = "GPT::forward_cached";
   check::rank(op, "ids", ids, 2);
   const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config_.n_embd, past = cache.length;
@@ -361,7 +361,8 @@ View<const T, B> GPT<T, B>::forward_cached(KVCache<T, B>& cache, In<std::int32_t
   plan_inference(Bn, Tn, parts);
   for (std::int64_t b = 0; b < Bn; ++b)  // the new positions' mask joins the cache's
     copy_bytes(be_, cache.key_mask.data() + b * cache.capacity() + past, key_mask_new.data() + b * Tn, Tn * sizeof(T));
-  run_tasks(be_, parts, parts, [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
+  run_tasks(be_, parts, parts,
+            [&](std::int64_t p) { decode_rows(cache, ids, positions, Bn * p / parts, infer_[std::size_t(p)]); });
   cache.length = past + Tn;
   return inference_logits_.cview();
 }
@@ -407,7 +408,9 @@ template <class T, Backend B>
 void GPT<T, B>::bind() {
   auto p = [&](const std::string& name) { return parameter(name); };
   auto g = [&](const std::string& name) { return trainable_ ? gradient(name) : View<T, B>{}; };
-  auto linear = [&](const std::string& n) { return Linear<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias")}; };
+  auto linear = [&](const std::string& n) {
+    return Linear<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias")};
+  };
   const T eps = T(config_.layer_norm_epsilon);
   auto layernorm = [&](const std::string& n) {
     return LayerNorm<T, B>{p(n + ".weight"), p(n + ".bias"), g(n + ".weight"), g(n + ".bias"), eps};
@@ -416,7 +419,8 @@ void GPT<T, B>::bind() {
   wpe_ = {p("wpe.weight"), g("wpe.weight")};
   for (std::int64_t l = 0; l < config_.n_layer; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
-    blocks_.push_back(Block<T, B>{layernorm(h + "ln_1"), layernorm(h + "ln_2"),
+    blocks_.push_back(Block<T, B>{layernorm(h + "ln_1"),
+                                  layernorm(h + "ln_2"),
                                   {linear(h + "attn.c_attn"), linear(h + "attn.c_proj"), config_.n_head},
                                   {linear(h + "mlp.c_fc"), linear(h + "mlp.c_proj")}});
   }
@@ -503,8 +507,8 @@ void GPT<T, B>::decode_rows(KVCache<T, B>& cache, In<std::int32_t, B> ids, In<st
   residual_forward(be_, s.x, s.x, s.block.x_mid);
   const std::int64_t cache_row = cache.k[0].numel() / cache.batch();
   for (std::size_t l = 0; l < blocks_.size(); ++l)  // x is each block's input and output
-    blocks_[l].forward_cached(be_, s.x, s.block, s.x, rows(cache.k[l].view(), cache_row), rows(cache.v[l].view(), cache_row),
-                              key_mask, past);
+    blocks_[l].forward_cached(be_, s.x, s.block, s.x, rows(cache.k[l].view(), cache_row),
+                              rows(cache.v[l].view(), cache_row), key_mask, past);
   for (std::int64_t b = 0; b < n; ++b)
     copy_bytes(be_, s.last.data() + b * C, s.x.data() + (b * Tn + Tn - 1) * C, C * sizeof(T));
   ln_f_.forward(be_, s.last_ln, s.last);

@@ -44,8 +44,8 @@ struct GPTConfig {
     const double bytes = 4 * total, memory = host_memory_bytes();
     if (memory > 0 && bytes > memory)
       fail("GPTConfig: the weights need ", readable_bytes(bytes), ", more than this machine's ", readable_bytes(memory),
-           " of memory (mostly ", largest->fields, ": vocab_size ", vocab_size, ", n_positions ", n_positions, ", n_embd ",
-           n_embd, ", n_layer ", n_layer, ")");
+           " of memory (mostly ", largest->fields, ": vocab_size ", vocab_size, ", n_positions ", n_positions,
+           ", n_embd ", n_embd, ", n_layer ", n_layer, ")");
   }
 };
 

@@ -17,8 +17,7 @@ struct KVCache {
   Tensor<T, B> key_mask;           // [B, Tmax]
   std::int64_t length = 0;         // positions filled so far
 
-  KVCache(const GPTConfig& config, std::int64_t batch, std::int64_t max_length)
-      : key_mask(Shape{batch, max_length}) {
+  KVCache(const GPTConfig& config, std::int64_t batch, std::int64_t max_length) : key_mask(Shape{batch, max_length}) {
     check::nonempty("KVCache", "batch", batch);
     if (max_length <= 0 || max_length > config.n_positions)
       fail("KVCache: ", max_length, " positions requested, the model's context is ", config.n_positions);

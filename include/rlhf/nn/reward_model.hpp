@@ -64,7 +64,8 @@ class RewardModel {
   static constexpr std::string_view score_weight_name = "score.weight";
 
   explicit RewardModel(const GPTConfig& config, B backend = {}, Trainable trainable = Trainable::yes)
-      : gpt_(config, backend, {HeadParameter{std::string(score_weight_name), Shape{1, config.n_embd}, true}}, trainable),
+      : gpt_(config, backend, {HeadParameter{std::string(score_weight_name), Shape{1, config.n_embd}, true}},
+             trainable),
         w_(gpt_.parameter(score_weight_name)),
         dw_(gpt_.trainable() ? gpt_.gradient(score_weight_name) : View<T, B>{}) {}
   RewardModel(const GPTConfig& config, Trainable trainable, B backend = {}) : RewardModel(config, backend, trainable) {}
@@ -100,9 +101,11 @@ class RewardModel {
     const View<const T, B> r = rewards(ids, positions, key_mask, read_at);
     std::vector<T> host(static_cast<std::size_t>(r.numel()));
     bytes_to_host(backend(), host.data(), r.data(), r.bytes());
-    for (T& x : host) x = T(gain_ * double(x) + bias_);
+    for (T& x : host) x = normalized(x);
     return host;
   }
+  // A raw reward r normalised as scores() normalises it: gain · r + bias, rounded to T.
+  T normalized(T raw) const { return T(gain_ * double(raw) + bias_); }
 
   double gain() const { return gain_; }
   double bias() const { return bias_; }
@@ -149,7 +152,8 @@ View<const T, B> RewardModel<T, B>::rewards(In<std::int32_t, B> ids, In<std::int
   rows_host_.resize(read_at.size());
   for (std::int64_t b = 0; b < Bn; ++b) {
     const std::int32_t t = read_at[static_cast<std::size_t>(b)];
-    if (t < 0 || t >= Tn) fail(op, ": read position ", t, " of row ", b, " is outside the ", Tn, " columns of ids ", ids.shape());
+    if (t < 0 || t >= Tn)
+      fail(op, ": read position ", t, " of row ", b, " is outside the ", Tn, " columns of ids ", ids.shape());
     rows_host_[static_cast<std::size_t>(b)] = static_cast<std::int32_t>(b * Tn + t);
   }
   const View<const T, B> hidden = gpt_.forward(ids, positions, key_mask);
@@ -172,13 +176,13 @@ void RewardModel<T, B>::backward(In<T, B> drewards) {
   matmul_backward(backend(), s_.dpicked, dw_, View<T, B>{}, drewards.reshape({Bn, 1}), s_.picked, w_,
                   WeightLayout::out_in);
   zero_bytes(backend(), s_.dhidden.data(), s_.dhidden.bytes());
-  embedding_backward(backend(), s_.dhidden.reshape({Bn * Tn, C}), s_.dpicked, View<const std::int32_t, B>(rows_.cview()));
+  embedding_backward(backend(), s_.dhidden.reshape({Bn * Tn, C}), s_.dpicked,
+                     View<const std::int32_t, B>(rows_.cview()));
   gpt_.backward_hidden(s_.dhidden);
 }
 
 template <class T, Backend B>
-View<const T, B> RewardModel<T, B>::values(In<std::int32_t, B> ids, In<std::int32_t, B> positions,
-                                           In<T, B> key_mask) {
+View<const T, B> RewardModel<T, B>::values(In<std::int32_t, B> ids, In<std::int32_t, B> positions, In<T, B> key_mask) {
   check::rank("RewardModel::values", "ids", ids, 2);
   const std::int64_t Bn = ids.size(0), Tn = ids.size(1), C = config().n_embd;
   hidden_ = gpt_.forward(ids, positions, key_mask);

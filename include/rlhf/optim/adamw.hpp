@@ -59,8 +59,13 @@ void AdamW<T, B>::step(View<T, B> params, In<T, B> grads, double lr) {
   check::shape("AdamW::step", "params", params, m_.shape());
   check::shape("AdamW::step", "grads", grads, m_.shape());
   ++t_;
-  AdamWStep s{lr, config_.beta1, config_.beta2, config_.eps, 0.0,
-              1 - std::pow(config_.beta1, double(t_)), 1 - std::pow(config_.beta2, double(t_))};
+  AdamWStep s{lr,
+              config_.beta1,
+              config_.beta2,
+              config_.eps,
+              0.0,
+              1 - std::pow(config_.beta1, double(t_)),
+              1 - std::pow(config_.beta2, double(t_))};
   for (const nn::ParameterInfo& p : layout_.params()) {
     s.weight_decay = p.decay ? config_.weight_decay : 0.0;
     auto slice = [&](auto buffer) { return decltype(buffer)(buffer.data() + p.offset, p.shape); };

@@ -11,7 +11,8 @@ namespace rlhf::optim {
 template <class T, class B>
 double clip_grad_norm(const B& be, View<T, B> grads, double max_norm) {
   const double norm = std::sqrt(sum_of_squares(be, View<const T, B>(grads)));
-  if (!std::isfinite(norm)) fail("clip_grad_norm: the gradient norm is ", norm, " (a NaN or Inf reached the gradients)");
+  if (!std::isfinite(norm))
+    fail("clip_grad_norm: the gradient norm is ", norm, " (a NaN or Inf reached the gradients)");
   if (max_norm > 0 && norm > max_norm) scale(be, grads, T(max_norm / (norm + 1e-6)));
   return norm;
 }

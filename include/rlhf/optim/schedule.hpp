@@ -20,7 +20,8 @@ struct WarmupCosine {
     if (warmup_steps < 0 || total_steps <= 0 || warmup_steps > total_steps)
       fail("WarmupCosine: need 0 <= warmup_steps <= total_steps and total_steps > 0, got warmup_steps = ", warmup_steps,
            ", total_steps = ", total_steps);
-    if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1)) fail("WarmupCosine: min_lr_ratio must lie in [0, 1], got ", min_lr_ratio);
+    if (!(min_lr_ratio >= 0 && min_lr_ratio <= 1))
+      fail("WarmupCosine: min_lr_ratio must lie in [0, 1], got ", min_lr_ratio);
   }
 
   // The learning rate of step `step` (0-based: the first optimizer step is step 0).

@@ -49,8 +49,8 @@ struct CollectConfig {
            " must be > 0 to collect comparisons (greedy decoding gives K identical completions to rank)");
     if (prompts < 0) fail(n(prompts, "prompts"), " must be >= 0, got ", prompts);
     if (min_k < data::min_completions || max_k > data::max_completions || min_k > max_k)
-      fail("need ", data::min_completions, " <= ", n(min_k, "min_k"), " <= ", n(max_k, "max_k"), " <= ",
-           data::max_completions, ", got ", min_k, " and ", max_k);
+      fail("need ", data::min_completions, " <= ", n(min_k, "min_k"), " <= ", n(max_k, "max_k"),
+           " <= ", data::max_completions, ", got ", min_k, " and ", max_k);
     require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
     require_positive(n(labeler_temperature, "labeler_temperature"), labeler_temperature);
     require_positive(n(batch_size, "batch_size"), batch_size);
@@ -78,7 +78,8 @@ std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& to
                                             std::span<const std::string> prompt_texts, const CollectConfig& config,
                                             CollectStats* stats = nullptr) {
   config.validate();
-  const std::size_t n = config.prompts > 0 ? std::min(prompt_texts.size(), std::size_t(config.prompts)) : prompt_texts.size();
+  const std::size_t n =
+      config.prompts > 0 ? std::min(prompt_texts.size(), std::size_t(config.prompts)) : prompt_texts.size();
   if (n == 0) fail("collect_comparisons: no prompts");
   // One row per (prompt, sample).
   const PhiloxStream k_draws{config.seed, collect_k_stream};
@@ -89,7 +90,8 @@ std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& to
     prompt_ids[i] = tokenizer.encode(prompt_texts[i]);
     if (prompt_ids[i].empty()) fail("collect_comparisons: prompt ", i, " is empty");
     const auto span_k = double(config.max_k - config.min_k + 1);
-    const std::int64_t K = config.min_k + std::min<std::int64_t>(config.max_k - config.min_k, std::int64_t(k_draws.uniform(i) * span_k));
+    const std::int64_t K =
+        config.min_k + std::min<std::int64_t>(config.max_k - config.min_k, std::int64_t(k_draws.uniform(i) * span_k));
     for (std::int64_t k = 0; k < K; ++k) {
       rows.push_back(prompt_ids[i]);
       row_prompt.push_back(i);
@@ -105,7 +107,8 @@ std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& to
   s.prompts = std::int64_t(n);
   for (std::size_t r0 = 0, batch = 0; r0 < rows.size(); r0 += std::size_t(config.batch_size), ++batch) {
     const std::size_t r1 = std::min(rows.size(), r0 + std::size_t(config.batch_size));
-    const std::vector<std::vector<std::int32_t>> part(rows.begin() + std::ptrdiff_t(r0), rows.begin() + std::ptrdiff_t(r1));
+    const std::vector<std::vector<std::int32_t>> part(rows.begin() + std::ptrdiff_t(r0),
+                                                      rows.begin() + std::ptrdiff_t(r1));
     g.seed = config.seed + batch;
     const Generation<T> gen = generate(policy, part, g);
     for (std::size_t r = r0; r < r1; ++r) {
@@ -125,8 +128,8 @@ std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& to
     c.prompt = prompt_texts[i];
     c.completions = std::move(samples[i]);
     for (const std::string& completion : c.completions) c.gold.push_back(labeler.score(c.prompt, completion));
-    c.ranking = data::Labeler::plackett_luce_ranks(c.gold, config.labeler_temperature,
-                                                   PhiloxStream{config.seed, collect_rank_stream}, std::uint64_t(out.size()));
+    c.ranking = data::Labeler::plackett_luce_ranks(
+        c.gold, config.labeler_temperature, PhiloxStream{config.seed, collect_rank_stream}, std::uint64_t(out.size()));
     for (std::size_t a = 0; a < c.gold.size(); ++a)
       for (std::size_t b = a + 1; b < c.gold.size(); ++b) {
         if (c.gold[a] == c.gold[b]) continue;
@@ -147,7 +150,8 @@ std::vector<Comparison> collect_comparisons(nn::GPT<T, B>& policy, const Tok& to
 inline void write_comparisons_jsonl(const std::filesystem::path& file, std::span<const Comparison> comparisons) {
   data::JsonlWriter out(file);
   for (const Comparison& c : comparisons)
-    out.write_ordered(nlohmann::ordered_json{{"prompt", c.prompt}, {"completions", c.completions}, {"ranking", c.ranking}});
+    out.write_ordered(
+        nlohmann::ordered_json{{"prompt", c.prompt}, {"completions", c.completions}, {"ranking", c.ranking}});
   out.commit();
 }
 
@@ -160,6 +164,7 @@ inline void write_comparisons_jsonl(const std::filesystem::path& file, std::span
 #include "rlhf/data/any_tokenizer.hpp"
 namespace rlhf::train {
 extern template std::vector<Comparison> collect_comparisons(nn::GPT<float, cpu>&, const data::AnyTokenizer&,
-    const data::Labeler&, std::span<const std::string>, const CollectConfig&, CollectStats*);
+                                                            const data::Labeler&, std::span<const std::string>,
+                                                            const CollectConfig&, CollectStats*);
 }  // namespace rlhf::train
 #endif

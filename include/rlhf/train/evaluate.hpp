@@ -42,7 +42,8 @@ struct EvalConfig {
     if (prompts < 0) fail(n(prompts, "prompts"), " must be >= 0, got ", prompts);
     require_positive(n(max_new_tokens, "max_new_tokens"), max_new_tokens);
     require_positive(n(batch_size, "batch_size"), batch_size);
-    if (samples_in_report < 0) fail(n(samples_in_report, "samples_in_report"), " must be >= 0, got ", samples_in_report);
+    if (samples_in_report < 0)
+      fail(n(samples_in_report, "samples_in_report"), " must be >= 0, got ", samples_in_report);
   }
 };
 
@@ -85,8 +86,9 @@ struct PolicySamples {
 };
 
 template <class T, Backend B, data::Tokenizer Tok>
-PolicySamples sample_policy(nn::GPT<T, B>& policy, nn::GPT<T, B>& reference, nn::RewardModel<T, B>& rm, const Tok& tokenizer,
-                            const data::Labeler& labeler, std::span<const std::string> prompts, const EvalConfig& config) {
+PolicySamples sample_policy(nn::GPT<T, B>& policy, nn::GPT<T, B>& reference, nn::RewardModel<T, B>& rm,
+                            const Tok& tokenizer, const data::Labeler& labeler, std::span<const std::string> prompts,
+                            const EvalConfig& config) {
   config.validate();
   PolicySamples out;
   GenerationConfig g;
@@ -162,6 +164,7 @@ inline WinRate win_rate(std::span<const double> policy, std::span<const double> 
 #include "rlhf/data/any_tokenizer.hpp"
 namespace rlhf::train {
 extern template PolicySamples sample_policy(nn::GPT<float, cpu>&, nn::GPT<float, cpu>&, nn::RewardModel<float, cpu>&,
-    const data::AnyTokenizer&, const data::Labeler&, std::span<const std::string>, const EvalConfig&);
+                                            const data::AnyTokenizer&, const data::Labeler&,
+                                            std::span<const std::string>, const EvalConfig&);
 }  // namespace rlhf::train
 #endif

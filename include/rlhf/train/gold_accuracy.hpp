@@ -21,13 +21,14 @@ struct GoldAccuracy {
 
 // Share of the pairs of `groups` (untied in gold) that the reward model orders as gold does.
 template <class T, Backend B, class Tok>
-GoldAccuracy gold_accuracy(nn::RewardModel<T, B>& rm, const data::PreferenceDataset& dataset, std::span<const std::int64_t> groups,
-                           const Tok& tokenizer, const data::Labeler& labeler) {
+GoldAccuracy gold_accuracy(nn::RewardModel<T, B>& rm, const data::PreferenceDataset& dataset,
+                           std::span<const std::int64_t> groups, const Tok& tokenizer, const data::Labeler& labeler) {
   GoldAccuracy acc;
   for (const std::int64_t g : groups) {
     const data::PreferenceGroup& group = dataset[g];
     const std::vector<std::int64_t> from(group.sequences.size(), group.prompt_length);
-    const std::vector<T> r = raw_rewards(rm, std::span<const std::vector<std::int32_t>>(group.sequences), from, dataset.eos_id());
+    const std::vector<T> r =
+        raw_rewards(rm, std::span<const std::vector<std::int32_t>>(group.sequences), from, dataset.eos_id());
     const auto& first = group.sequences.front();
     const std::string prompt = tokenizer.decode(std::span(first).first(std::size_t(group.prompt_length)));
     std::vector<double> gold;

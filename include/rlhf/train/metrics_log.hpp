@@ -77,7 +77,8 @@ inline std::string progress_line(const nlohmann::json& record) {
   std::string line;
   char buf[64];
   for (const auto& [key, value] : record.items()) {
-    if (value.is_number_integer()) std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value.get<std::int64_t>()));
+    if (value.is_number_integer())
+      std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value.get<std::int64_t>()));
     else if (value.is_number()) std::snprintf(buf, sizeof buf, "%.4g", value.get<double>());
     else continue;
     line += (line.empty() ? "" : "  ") + key + " " + buf;

@@ -70,10 +70,12 @@ class Pipeline {
     config_.validate();
     check_pipeline_files(config_);
     if (!labeler_)
-      labeler_ = std::make_shared<data::SentimentLabeler>(config_.labeler.afinn, config_.labeler.words, config_.labeler.weights);
-    tokenizer_ = config_.model.checkpoint.empty() ? data::AnyTokenizer::parse(config_.tokenizer)
-                                                  : data::AnyTokenizer::of_model(config_.model.checkpoint,
-                                                                                 io::read_config(config_.model.checkpoint).vocab_size);
+      labeler_ = std::make_shared<data::SentimentLabeler>(config_.labeler.afinn, config_.labeler.words,
+                                                          config_.labeler.weights);
+    tokenizer_ = config_.model.checkpoint.empty()
+                     ? data::AnyTokenizer::parse(config_.tokenizer)
+                     : data::AnyTokenizer::of_model(config_.model.checkpoint,
+                                                    io::read_config(config_.model.checkpoint).vocab_size);
   }
 
   const PipelineConfig& config() const { return config_; }
@@ -198,7 +200,8 @@ bool Pipeline<T, B>::run_sft(const StopRequested& stop) {
   say("%s: %s", config_.data.sft.c_str(), dataset.summary().c_str());
   SFTConfig tc = config_.sft.train;
   tc.seed = stage_seed(config_.seed, Stage::sft);
-  const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
+  const data::DataSplit split =
+      data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.sft.val_fraction), tc.seed);
   SFTTrainer<T, B> trainer(*model, dataset, split, tc);
   RunDirectory run(out);
   run.set_inputs({{"data.sft", files::file_digest(config_.data.sft)}});  // the settings: DIR/config.json
@@ -206,12 +209,16 @@ bool Pipeline<T, B>::run_sft(const StopRequested& stop) {
   if (resumed) say("resumed SFT at step %lld", (long long)trainer.step_count());
   MetricsLog log(run.metrics_file(), resumed);
   const io::SaveOptions options = io::checkpoint_options(tokenizer_);
-  const SFTEvaluation last = trainer.train(log, [&](std::int64_t step) {
-    run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
-    say("saved %s at step %lld", out.c_str(), (long long)step);
-  }, stage_out_, stop);
+  const SFTEvaluation last = trainer.train(
+      log,
+      [&](std::int64_t step) {
+        run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
+        say("saved %s at step %lld", out.c_str(), (long long)step);
+      },
+      stage_out_, stop);
   if (trainer.step_count() < tc.max_steps) return false;
-  stage_summary_ = {{"steps", trainer.step_count()}, {"eval/loss", last.loss}, {"eval/token_accuracy", last.token_accuracy}};
+  stage_summary_ = {
+      {"steps", trainer.step_count()}, {"eval/loss", last.loss}, {"eval/token_accuracy", last.token_accuracy}};
   return true;
 }
 
@@ -228,7 +235,9 @@ bool Pipeline<T, B>::run_collect(const StopRequested&) {
       "the rankings agree with the gold scores on %.1f%% of pairs",
       (long long)stats.records, (long long)stats.completions, (long long)stats.prompts, (long long)stats.empty,
       100 * stats.agreement);
-  stage_summary_ = {{"records", stats.records}, {"completions", stats.completions}, {"empty", stats.empty},
+  stage_summary_ = {{"records", stats.records},
+                    {"completions", stats.completions},
+                    {"empty", stats.empty},
                     {"gold_agreement", stats.agreement}};
   return true;
 }
@@ -242,7 +251,8 @@ bool Pipeline<T, B>::run_reward(const StopRequested& stop) {
   const data::PreferenceDataset dataset =
       data::load_preference_jsonl(stage_dir("collect") / "comparisons.jsonl", tokenizer_, model->config().n_positions);
   say("comparisons: %s", dataset.summary().c_str());
-  const data::DataSplit split = data::split_train_validation(dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
+  const data::DataSplit split = data::split_train_validation(
+      dataset.size(), data::ValidationSize::fraction(config_.reward.val_fraction), rc.seed);
   RewardTrainer<T, B> trainer(*model, dataset, split, rc);
   {
     std::vector<std::int64_t> from;
@@ -256,13 +266,16 @@ bool Pipeline<T, B>::run_reward(const StopRequested& stop) {
   if (resumed) say("resumed reward-model training at step %lld", (long long)trainer.step_count());
   MetricsLog log(run.metrics_file(), resumed);
   const io::SaveOptions options = io::checkpoint_options(tokenizer_);
-  const RewardEvaluation last = trainer.train(log, [&](std::int64_t step) {
-    std::vector<std::int64_t> from;
-    const auto reference = trainer.reference_sequences(&from);
-    trainer.normalize(reference, from);
-    run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
-    say("saved %s at step %lld", out.c_str(), (long long)step);
-  }, stage_out_, stop);
+  const RewardEvaluation last = trainer.train(
+      log,
+      [&](std::int64_t step) {
+        std::vector<std::int64_t> from;
+        const auto reference = trainer.reference_sequences(&from);
+        trainer.normalize(reference, from);
+        run.commit_checkpoint(step, [&](const std::filesystem::path& d) { trainer.save(d, options); });
+        say("saved %s at step %lld", out.c_str(), (long long)step);
+      },
+      stage_out_, stop);
   if (trainer.step_count() < rc.max_steps) return false;
   // Held-out accuracy against the noise-free preferences of the labeler.
   const GoldAccuracy gold = gold_accuracy(*model, dataset, split.validation, tokenizer_, *labeler_);
@@ -336,7 +349,8 @@ bool Pipeline<T, B>::run_eval(const StopRequested&) {
   const auto ppo = io::load_gpt<T>(stage_dir("ppo") / "policy", backend_, nn::Trainable::no);
   const auto rm = io::load_reward_model<T>(stage_dir("reward"), backend_, nn::Trainable::no);
   std::vector<std::string> prompts = data::read_prompt_texts(config_.data.eval_prompts);
-  if (config_.eval.prompts > 0 && std::size_t(config_.eval.prompts) < prompts.size()) prompts.resize(std::size_t(config_.eval.prompts));
+  if (config_.eval.prompts > 0 && std::size_t(config_.eval.prompts) < prompts.size())
+    prompts.resize(std::size_t(config_.eval.prompts));
   EvalConfig ec = config_.eval;
   ec.seed = stage_seed(config_.seed, Stage::eval);
   ReportInputs in;

@@ -22,14 +22,17 @@ namespace rlhf::train {
 
 // Every file the config names exists (a path is named by its config key).
 inline void check_pipeline_files(const PipelineConfig& config) {
-  const std::pair<const char*, const std::string*> inputs[] = {
-      {"data.sft", &config.data.sft},           {"data.collect_prompts", &config.data.collect_prompts},
-      {"data.ppo_prompts", &config.data.ppo_prompts}, {"data.eval_prompts", &config.data.eval_prompts},
-      {"data.ptx", &config.data.ptx},           {"labeler.afinn", &config.labeler.afinn},
-      {"labeler.words", &config.labeler.words}};
+  const std::pair<const char*, const std::string*> inputs[] = {{"data.sft", &config.data.sft},
+                                                               {"data.collect_prompts", &config.data.collect_prompts},
+                                                               {"data.ppo_prompts", &config.data.ppo_prompts},
+                                                               {"data.eval_prompts", &config.data.eval_prompts},
+                                                               {"data.ptx", &config.data.ptx},
+                                                               {"labeler.afinn", &config.labeler.afinn},
+                                                               {"labeler.words", &config.labeler.words}};
   std::error_code ec;
   for (const auto& [key, path] : inputs)
-    if (!path->empty() && !std::filesystem::is_regular_file(*path, ec)) fail("pipeline config: ", key, ": ", *path, ": no such file");
+    if (!path->empty() && !std::filesystem::is_regular_file(*path, ec))
+      fail("pipeline config: ", key, ": ", *path, ": no such file");
   if (!config.model.checkpoint.empty() && !std::filesystem::is_directory(config.model.checkpoint, ec))
     fail("pipeline config: model.checkpoint: ", config.model.checkpoint, ": no such checkpoint directory");
 }
@@ -45,8 +48,8 @@ inline void check_pipeline_prompts(const PipelineConfig& config, const data::Any
     const char *file_key, *tokens_key;
     const std::string& file;
     std::int64_t new_tokens, first;  // first: how many prompts the stage reads (0: all)
-  } uses[] = {{"data.collect_prompts", "collect.max_new_tokens", config.data.collect_prompts, config.collect.max_new_tokens,
-               config.collect.prompts},
+  } uses[] = {{"data.collect_prompts", "collect.max_new_tokens", config.data.collect_prompts,
+               config.collect.max_new_tokens, config.collect.prompts},
               {"data.ppo_prompts", "ppo.max_new_tokens", config.data.ppo_prompts, config.ppo.train.max_new_tokens, 0},
               {"data.eval_prompts", "eval.max_new_tokens", config.data.eval_prompts, config.eval.max_new_tokens,
                config.eval.prompts}};
@@ -59,8 +62,9 @@ inline void check_pipeline_prompts(const PipelineConfig& config, const data::Any
       const auto tokens = std::int64_t(tokenizer.encode(r.string("prompt")).size());
       if (tokens == 0) r.fail("field \"prompt\" is empty (", u.file_key, ")");
       if (tokens + u.new_tokens > context)
-        r.fail("a prompt of ", tokens, " tokens + ", u.tokens_key, " = ", u.new_tokens, " exceed the model's context of ", context,
-               " (", u.file_key, "; raise model.n_positions or shorten the prompts)");
+        r.fail("a prompt of ", tokens, " tokens + ", u.tokens_key, " = ", u.new_tokens,
+               " exceed the model's context of ", context, " (", u.file_key,
+               "; raise model.n_positions or shorten the prompts)");
     });
   }
 }

@@ -53,7 +53,7 @@ struct PipelineConfig {
     std::string checkpoint;  // start SFT from this GPT-2 checkpoint; empty: a new model of the shape below
     std::int64_t n_positions = 96, n_embd = 128, n_layer = 4, n_head = 4;
   } model;
-  struct Data {  // required, except ptx
+  struct Data {                   // required, except ptx
     std::string sft;              // SFT demonstrations: {"prompt","completion"} or {"text"} JSONL
     std::string collect_prompts;  // {"prompt"} JSONL (other fields ignored): prompts whose samples get ranked
     std::string ppo_prompts;      // PPO's prompts
@@ -241,8 +241,8 @@ inline void PipelineConfig::validate() const {
     fail(n(sft.val_fraction), " must lie in [0, 1), got ", sft.val_fraction);
   if (!(reward.val_fraction > 0 && reward.val_fraction < 1))
     fail(n(reward.val_fraction), " must lie in (0, 1), got ", reward.val_fraction);
-  for (const std::string* file : {&data.sft, &data.collect_prompts, &data.ppo_prompts, &data.eval_prompts, &labeler.afinn,
-                                  &labeler.words})
+  for (const std::string* file :
+       {&data.sft, &data.collect_prompts, &data.ppo_prompts, &data.eval_prompts, &labeler.afinn, &labeler.words})
     if (file->empty()) fail("key \"", n(*file), "\" is required (a file)");
   if (ppo.train.ptx_coef > 0 && data.ptx.empty()) fail(n(ppo.train.ptx_coef), " > 0 needs ", n(data.ptx), " (a file)");
   if (ppo.train.ptx_coef == 0 && !data.ptx.empty())
@@ -267,8 +267,8 @@ inline PipelineConfig pipeline_config_from_json(const nlohmann::json& j, const s
   auto absolute = [&](std::string& p) {
     if (!p.empty() && std::filesystem::path(p).is_relative()) p = (base / p).lexically_normal().string();
   };
-  for (std::string* p : {&c.model.checkpoint, &c.data.sft, &c.data.collect_prompts, &c.data.ppo_prompts, &c.data.eval_prompts,
-                         &c.data.ptx, &c.labeler.afinn, &c.labeler.words})
+  for (std::string* p : {&c.model.checkpoint, &c.data.sft, &c.data.collect_prompts, &c.data.ppo_prompts,
+                         &c.data.eval_prompts, &c.data.ptx, &c.labeler.afinn, &c.labeler.words})
     absolute(*p);
   if (c.tokenizer.starts_with("gpt2:")) {
     std::string dir = c.tokenizer.substr(5);

@@ -78,7 +78,8 @@ class PPOTrainer {
     if (prompts.empty()) fail("PPOTrainer: no prompts");
     if (reference.trainable()) fail("PPOTrainer: the reference model must be frozen (GPT built with Trainable::no)");
     if (!policy.trainable() || !value.gpt().trainable()) fail("PPOTrainer: policy and value model must be trainable");
-    if (config_.ptx_coef > 0 && (!ptx_ || ptx_->size() == 0)) fail("PPOTrainer: ptx_coef > 0 needs a pretraining dataset");
+    if (config_.ptx_coef > 0 && (!ptx_ || ptx_->size() == 0))
+      fail("PPOTrainer: ptx_coef > 0 needs a pretraining dataset");
     if (config_.ptx_coef > 0) ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config.seed ^ ptx_seed_mask);
     for (std::size_t i = 0; i < prompts.size(); ++i)
       if (prompts[i].empty()) fail("PPOTrainer: prompt ", i, " is empty");
@@ -128,7 +129,8 @@ class PPOTrainer {
   static Tensor<E, cpu> gather_rows(const Tensor<E, cpu>& t, std::span<const std::int64_t> rows) {
     const std::int64_t X = t.size(1);
     Tensor<E, cpu> out(Shape{std::int64_t(rows.size()), X});
-    for (std::size_t i = 0; i < rows.size(); ++i) std::copy_n(t.data() + rows[i] * X, X, out.data() + std::int64_t(i) * X);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(t.data() + rows[i] * X, X, out.data() + std::int64_t(i) * X);
     return out;
   }
 
@@ -177,7 +179,8 @@ template <class T, Backend B>
 const Rollout<T>& PPOTrainer<T, B>::rollout() {
   Rollout<T>& r = rollout_;
   r.prompts.clear();
-  for (std::int64_t i = 0; i < config_.batch_size; ++i) r.prompts.push_back(prompts_[std::size_t(prompt_sampler_.next())]);
+  for (std::int64_t i = 0; i < config_.batch_size; ++i)
+    r.prompts.push_back(prompts_[std::size_t(prompt_sampler_.next())]);
   GenerationConfig g;
   g.max_new_tokens = config_.max_new_tokens;
   g.sampling = config_.sampling;
@@ -217,7 +220,8 @@ const Rollout<T>& PPOTrainer<T, B>::rollout() {
   const auto scoring_start = std::chrono::steady_clock::now();
   r.scores = scorer_(r);
   scoring_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - scoring_start).count();
-  if (static_cast<std::int64_t>(r.scores.size()) != Bn) fail("PPOTrainer: the scorer gave ", r.scores.size(), " scores for ", Bn, " episodes");
+  if (static_cast<std::int64_t>(r.scores.size()) != Bn)
+    fail("PPOTrainer: the scorer gave ", r.scores.size(), " scores for ", Bn, " episodes");
   for (std::int64_t b = 0; b < Bn; ++b) {
     T& s = r.scores[std::size_t(b)];
     if (!std::isfinite(double(s))) fail("PPOTrainer: the score of episode ", b, " is ", s);
@@ -270,9 +274,10 @@ void PPOTrainer<T, B>::save(const std::filesystem::path& dir, const io::SaveOpti
 
 template <class T, Backend B>
 void PPOTrainer<T, B>::resume(const std::filesystem::path& dir) {
-  const nlohmann::json state =
-      read_trainer_state(dir, {"iteration", "policy_optimizer_steps", "value_optimizer_steps", "data_epoch", "data_index", "ptx_epoch", "ptx_index"},
-                         config_.seed, prompts_.size());
+  const nlohmann::json state = read_trainer_state(dir,
+                                                  {"iteration", "policy_optimizer_steps", "value_optimizer_steps",
+                                                   "data_epoch", "data_index", "ptx_epoch", "ptx_index"},
+                                                  config_.seed, prompts_.size());
   if (!state.contains("kl_coef") || !state["kl_coef"].is_number())
     fail((dir / trainer_state_file_name).string(), ": missing or non-numeric field \"kl_coef\"");
   io::load_weights(dir / "policy", policy_);
@@ -281,11 +286,13 @@ void PPOTrainer<T, B>::resume(const std::filesystem::path& dir) {
   load_optimizer(dir / "value", value_opt_, state["value_optimizer_steps"].get<std::int64_t>());
   kl_.set_value(state["kl_coef"].get<double>());
   iteration_ = state["iteration"].get<std::int64_t>();
-  prompt_sampler_ = data::EpochSampler(all_indices(prompts_.size()), config_.seed,
-                                       {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
+  prompt_sampler_ =
+      data::EpochSampler(all_indices(prompts_.size()), config_.seed,
+                         {state["data_epoch"].get<std::int64_t>(), state["data_index"].get<std::int64_t>()});
   if (ptx_sampler_)
-    ptx_sampler_.emplace(all_indices(std::size_t(ptx_->size())), config_.seed ^ ptx_seed_mask,
-                         data::DataPosition{state["ptx_epoch"].get<std::int64_t>(), state["ptx_index"].get<std::int64_t>()});
+    ptx_sampler_.emplace(
+        all_indices(std::size_t(ptx_->size())), config_.seed ^ ptx_seed_mask,
+        data::DataPosition{state["ptx_epoch"].get<std::int64_t>(), state["ptx_index"].get<std::int64_t>()});
 }
 
 template <class T, Backend B>
@@ -346,7 +353,8 @@ nlohmann::json PPOTrainer<T, B>::iterate() {
   if (config_.adaptive_kl) kl_.update(mean_kl, Bn);
   ++iteration_;
   const auto t2 = std::chrono::steady_clock::now();
-  const double gen_s = std::chrono::duration<double>(t1 - t0).count(), upd_s = std::chrono::duration<double>(t2 - t1).count();
+  const double gen_s = std::chrono::duration<double>(t1 - t0).count(),
+               upd_s = std::chrono::duration<double>(t2 - t1).count();
   m["iteration"] = iteration_;
   m["time/generation"] = gen_s - scoring_seconds_;  // sampling, reference log-probs, values
   m["time/scoring"] = scoring_seconds_;
@@ -366,8 +374,8 @@ void PPOTrainer<T, B>::run_update(nlohmann::json& m) {
   double first_ratio_error = -1;
   bool stop = false;
   for (std::int64_t epoch = 0; epoch < config_.ppo_epochs && !stop; ++epoch) {
-    const std::vector<std::int64_t> order = data::random_permutation(
-        PhiloxStream{config_.seed, ppo_minibatch_stream(iteration_, epoch)}, Bn);
+    const std::vector<std::int64_t> order =
+        data::random_permutation(PhiloxStream{config_.seed, ppo_minibatch_stream(iteration_, epoch)}, Bn);
     for (std::int64_t m0 = 0; m0 + config_.mini_batch_size <= Bn && !stop; m0 += config_.mini_batch_size) {
       const std::span<const std::int64_t> mini(order.data() + m0, std::size_t(config_.mini_batch_size));
       double mini_tokens = 0;
@@ -448,11 +456,13 @@ auto PPOTrainer<T, B>::micro_step(std::span<const std::int64_t> rows, double min
     if (first_ratio_error) {
       double e = 0;
       for (std::int64_t i = 0; i < logp.numel(); ++i)
-        if (mask.data()[i] != T(0)) e = std::max(e, std::abs(std::exp(double(logp.data()[i]) - double(old_logp.data()[i])) - 1));
+        if (mask.data()[i] != T(0))
+          e = std::max(e, std::abs(std::exp(double(logp.data()[i]) - double(old_logp.data()[i])) - 1));
       *first_ratio_error = e;
     }
     Tensor<T, cpu> dlogp(Shape{n, A}), dent(Shape{n, A});
-    const loss::PolicyLossStats pg = loss::policy_loss<T>(dlogp.view(), logp, old_logp, adv, mask, config_.cliprange, share);
+    const loss::PolicyLossStats pg =
+        loss::policy_loss<T>(dlogp.view(), logp, old_logp, adv, mask, config_.cliprange, share);
     s.pg_loss = pg.loss;
     s.clipfrac = pg.clipfrac * share;
     s.approxkl = pg.approxkl * share;
@@ -460,7 +470,8 @@ auto PPOTrainer<T, B>::micro_step(std::span<const std::int64_t> rows, double min
     // Entropy bonus: loss −c · mean_mask H, so dL/dH = −c · share / tokens on the mask.
     for (std::int64_t i = 0; i < dent.numel(); ++i)
       dent.data()[i] = mask.data()[i] != T(0) ? T(-config_.entropy_coef * share / tokens) : T(0);
-    policy_.backward_logprobs(to_full(dlogp, dlogp_s_), config_.entropy_coef > 0 ? to_full(dent, dent_s_) : View<const T, B>{});
+    policy_.backward_logprobs(to_full(dlogp, dlogp_s_),
+                              config_.entropy_coef > 0 ? to_full(dent, dent_s_) : View<const T, B>{});
   };
 
   auto value_part = [&] {
@@ -501,7 +512,8 @@ template <class T, Backend B>
 double PPOTrainer<T, B>::ptx_step() {
   std::vector<std::int64_t> idx;
   ptx_sampler_->next(config_.ptx_batch_size, idx);
-  const auto& batch = ptx_batcher_.fill(std::int64_t(idx.size()), [&](std::int64_t b) { return (*ptx_)[idx[std::size_t(b)]].sequence(); });
+  const auto& batch = ptx_batcher_.fill(std::int64_t(idx.size()),
+                                        [&](std::int64_t b) { return (*ptx_)[idx[std::size_t(b)]].sequence(); });
   if (batch.loss_tokens == 0) return 0;
   Tensor<std::int32_t, B> ids_s, tgt_s;
   Tensor<T, B> key_s, loss_s;

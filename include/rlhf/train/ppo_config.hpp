@@ -18,12 +18,12 @@ struct PPOConfig {
   std::int64_t max_new_tokens = 32;
   SamplingParams sampling{1.0, 0, 1.0};
   // Rewards.
-  double kl_coef = 0.05;                                 // β (the initial β when adaptive)
+  double kl_coef = 0.05;  // β (the initial β when adaptive)
   loss::KLEstimator kl_estimator = loss::KLEstimator::k1;
   bool adaptive_kl = false;
-  double kl_target = 6.0, kl_horizon = 10000.0;          // Ziegler et al.'s controller
-  double missing_eos_penalty = 0;                        // added to the score of a response without EOS (0: none)
-  double score_clip = 0;                                 // clip scores to [−c, c] (0: none)
+  double kl_target = 6.0, kl_horizon = 10000.0;  // Ziegler et al.'s controller
+  double missing_eos_penalty = 0;                // added to the score of a response without EOS (0: none)
+  double score_clip = 0;                         // clip scores to [−c, c] (0: none)
   bool whiten_rewards = false;
   // Advantages.
   double gamma = 1.0, lambda = 0.95;
@@ -37,7 +37,7 @@ struct PPOConfig {
   optim::AdamWConfig adamw{0.9, 0.95, 1e-8, 0.0};
   double target_approx_kl = 0;  // stop the iteration's update once a minibatch's approx-KL exceeds it (0: never)
   // PPO-ptx (InstructGPT eq. 2).
-  double ptx_coef = 0;             // γ; 0: no pretraining term
+  double ptx_coef = 0;  // γ; 0: no pretraining term
   std::int64_t ptx_batch_size = 4;
   std::uint64_t seed = 0;
 

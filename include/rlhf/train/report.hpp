@@ -50,7 +50,8 @@ inline std::string cell(std::string s) {
   return out;
 }
 inline double summary_number(const nlohmann::ordered_json& stages, const char* stage, const char* key) {
-  if (!stages.contains(stage) || !stages[stage].contains("summary") || !stages[stage]["summary"].contains(key)) return NAN;
+  if (!stages.contains(stage) || !stages[stage].contains("summary") || !stages[stage]["summary"].contains(key))
+    return NAN;
   return stages[stage]["summary"][key].get<double>();
 }
 }  // namespace report_detail
@@ -62,13 +63,14 @@ inline std::string report_table(const ReportInputs& in) {
   t << "| held-out prompts: " << in.prompts.size() << " | SFT | PPO |\n|---|---:|---:|\n";
   t << "| gold score (labeler, noise-free) | " << pm(in.sft.gold_score()) << " | " << pm(in.ppo.gold_score()) << " |\n";
   t << "| reward-model score | " << pm(in.sft.rm_score()) << " | " << pm(in.ppo.rm_score()) << " |\n";
-  t << "| KL to SFT (nats per response) | " << pm(in.sft.kl_to_reference()) << " | " << pm(in.ppo.kl_to_reference()) << " |\n";
-  t << "| response length (tokens) | " << format("%.1f", in.sft.mean_length()) << " | " << format("%.1f", in.ppo.mean_length())
+  t << "| KL to SFT (nats per response) | " << pm(in.sft.kl_to_reference()) << " | " << pm(in.ppo.kl_to_reference())
     << " |\n";
+  t << "| response length (tokens) | " << format("%.1f", in.sft.mean_length()) << " | "
+    << format("%.1f", in.ppo.mean_length()) << " |\n";
   t << "| responses ending with EOS | " << format("%.0f%%", 100 * in.sft.eos_rate()) << " | "
     << format("%.0f%%", 100 * in.ppo.eos_rate()) << " |\n";
-  t << "\nWin rate of PPO over SFT by the gold score: **" << format("%.1f%%", 100 * in.win.rate()) << "** (" << in.win.wins
-    << " wins, " << in.win.ties << " ties, " << in.win.losses << " losses; a tie counts half).\n";
+  t << "\nWin rate of PPO over SFT by the gold score: **" << format("%.1f%%", 100 * in.win.rate()) << "** ("
+    << in.win.wins << " wins, " << in.win.ties << " ties, " << in.win.losses << " losses; a tie counts half).\n";
   const double acc = summary_number(in.stage_summaries, "reward", "eval/accuracy");
   const double gold = summary_number(in.stage_summaries, "reward", "eval/gold_accuracy");
   if (std::isfinite(acc))
@@ -81,19 +83,16 @@ inline std::string report_table(const ReportInputs& in) {
 inline void write_eval_files(const std::filesystem::path& dir, const ReportInputs& in) {
   std::filesystem::create_directories(dir);
   auto policy = [](const PolicySamples& p) {
-    return nlohmann::ordered_json{{"gold_mean", p.gold_score().mean}, {"gold_sem", p.gold_score().sem},
-                                  {"rm_mean", p.rm_score().mean},     {"rm_sem", p.rm_score().sem},
+    return nlohmann::ordered_json{{"gold_mean", p.gold_score().mean},    {"gold_sem", p.gold_score().sem},
+                                  {"rm_mean", p.rm_score().mean},        {"rm_sem", p.rm_score().sem},
                                   {"kl_mean", p.kl_to_reference().mean}, {"kl_sem", p.kl_to_reference().sem},
-                                  {"length_mean", p.mean_length()},   {"eos_rate", p.eos_rate()}};
+                                  {"length_mean", p.mean_length()},      {"eos_rate", p.eos_rate()}};
   };
-  const nlohmann::ordered_json results{{"prompts", in.prompts.size()},
-                                       {"sft", policy(in.sft)},
-                                       {"ppo", policy(in.ppo)},
-                                       {"win_rate", in.win.rate()},
-                                       {"wins", in.win.wins},
-                                       {"ties", in.win.ties},
+  const nlohmann::ordered_json results{{"prompts", in.prompts.size()}, {"sft", policy(in.sft)}, {"ppo", policy(in.ppo)},
+                                       {"win_rate", in.win.rate()},    {"wins", in.win.wins},   {"ties", in.win.ties},
                                        {"losses", in.win.losses}};
-  files::write_file_atomically(dir / "results.json", results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  files::write_file_atomically(dir / "results.json",
+                               results.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
   data::JsonlWriter samples(dir / "samples.jsonl");
   for (std::size_t i = 0; i < in.prompts.size(); ++i)
     samples.write_ordered({{"prompt", in.prompts[i]},
@@ -166,16 +165,17 @@ inline void write_report(const std::filesystem::path& file, const ReportInputs& 
   std::ostringstream r;
   r << "# RLHF pipeline report\n\n" << table << "\n## Stages\n\n| stage | seconds | summary |\n|---|---:|---|\n";
   for (const auto& [stage, s] : in.stage_summaries.items())
-    r << "| " << stage << " | " << format("%.1f", s.value("seconds", 0.0)) << " | `" << cell(s["summary"].dump()) << "` |\n";
+    r << "| " << stage << " | " << format("%.1f", s.value("seconds", 0.0)) << " | `" << cell(s["summary"].dump())
+      << "` |\n";
   r << "\n## Plots\n\n";
   if (plots_note.rfind("plots:", 0) == 0)
     r << "![PPO curves](plots/ppo_curves.png)\n\n![Gold and RM score against sqrt(KL)](plots/overoptimization.png)\n";
-  else
-    r << plots_note << "\n";
-  r << "\n## Samples (the same prompts and sampler draws for both policies)\n\n| prompt | SFT | gold | PPO | gold |\n|---|---|---:|---|---:|\n";
+  else r << plots_note << "\n";
+  r << "\n## Samples (the same prompts and sampler draws for both policies)\n\n| prompt | SFT | gold | PPO | gold "
+       "|\n|---|---|---:|---|---:|\n";
   for (std::size_t i = 0; i < in.prompts.size() && std::int64_t(i) < in.samples_in_report; ++i)
-    r << "| " << cell(in.prompts[i]) << " | " << cell(in.sft.responses[i]) << " | " << format("%.2f", in.sft.gold[i]) << " | "
-      << cell(in.ppo.responses[i]) << " | " << format("%.2f", in.ppo.gold[i]) << " |\n";
+    r << "| " << cell(in.prompts[i]) << " | " << cell(in.sft.responses[i]) << " | " << format("%.2f", in.sft.gold[i])
+      << " | " << cell(in.ppo.responses[i]) << " | " << format("%.2f", in.ppo.gold[i]) << " |\n";
   files::write_file_atomically(file, r.str());
 }
 

@@ -44,9 +44,9 @@ namespace rlhf::train {
 // The step loop's fields (train/step_loop.hpp), with the reward model's defaults: 500 steps at
 // 1e-4, 20 warmup steps, no weight decay; and its own fields.
 struct RewardConfig : StepLoopConfig {
-  std::int64_t batch_size = 32;             // groups per optimizer step
-  std::int64_t micro_batch_tokens = 8192;   // padded tokens per forward/backward (rows × longest)
-  double center_coefficient = 0;            // pairwise data: c · mean((r_w + r_l)²); 0: off
+  std::int64_t batch_size = 32;            // groups per optimizer step
+  std::int64_t micro_batch_tokens = 8192;  // padded tokens per forward/backward (rows × longest)
+  double center_coefficient = 0;           // pairwise data: c · mean((r_w + r_l)²); 0: off
 
   RewardConfig() {
     max_steps = 500;
@@ -93,7 +93,8 @@ struct RewardMoments {
 // whatever the model learns; checked before training, so the run does not fail at its end.
 // `source` names the set in the error ("--normalize-data data/ref.jsonl").
 inline void require_distinct_references(std::span<const std::vector<std::int32_t>> sequences,
-                                        std::span<const std::int64_t> from, std::int32_t eos_id, std::string_view source) {
+                                        std::span<const std::int64_t> from, std::int32_t eos_id,
+                                        std::string_view source) {
   std::set<std::vector<std::int32_t>> read;
   for (std::size_t i = 0; i < sequences.size() && read.size() < 2; ++i) {
     const auto& s = sequences[i];
@@ -139,8 +140,8 @@ std::vector<T> raw_rewards(nn::RewardModel<T, B>& model, std::span<const std::ve
       }
       read_at.push_back(data::reward_position(s, from.empty() ? 0 : from[i], eos_id));
     }
-    const View<const T, B> r = model.rewards(on_backend<B>(ids.cview(), ids_device), {}, on_backend<B>(mask.cview(), mask_device),
-                                             read_at);
+    const View<const T, B> r =
+        model.rewards(on_backend<B>(ids.cview(), ids_device), {}, on_backend<B>(mask.cview(), mask_device), read_at);
     const std::size_t n0 = out.size();
     out.resize(n0 + std::size_t(r.numel()));
     bytes_to_host(model.backend(), out.data() + n0, r.data(), r.bytes());
@@ -171,7 +172,8 @@ class RewardTrainer {
 
   // The loss of one micro-batch and its gradient with respect to its rewards, weighted by the
   // micro-batch's share (its groups / the step's groups).
-  double micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards, std::span<T> drewards, double share) const;
+  double micro_loss(const data::RewardBatch<T>& batch, std::span<const T> rewards, std::span<T> drewards,
+                    double share) const;
 
   // One optimizer step; returns its metrics.
   nlohmann::json step();
@@ -258,9 +260,9 @@ double RewardTrainer<T, B>::micro_loss(const data::RewardBatch<T>& batch, std::s
       margins_[p] = T(batch.margins[p]);
     }
     const std::span<const T> all(pair_r_);
-    loss = loss::pairwise_loss<T>(all.first(P), all.last(P), std::span(pair_d_).first(P), std::span(pair_d_).last(P),
-                                  {dataset_.has_margin() ? std::span<const T>(margins_) : std::span<const T>{},
-                                   config_.center_coefficient});
+    loss = loss::pairwise_loss<T>(
+        all.first(P), all.last(P), std::span(pair_d_).first(P), std::span(pair_d_).last(P),
+        {dataset_.has_margin() ? std::span<const T>(margins_) : std::span<const T>{}, config_.center_coefficient});
     std::fill(drewards.begin(), drewards.end(), T(0));
     for (std::size_t p = 0; p < P; ++p) {
       const auto o = std::size_t(batch.groups[p].offset);
@@ -295,7 +297,8 @@ nlohmann::json RewardTrainer<T, B>::step() {
     bytes_from_host(model_.backend(), drewards_device_.data(), drewards_.data(), drewards_.size() * sizeof(T));
     model_.backward(drewards_device_.cview());
   }
-  const double grad_norm = optim::clip_grad_norm(model_.backend(), model_.gpt().gradients().view(), config_.max_grad_norm);
+  const double grad_norm =
+      optim::clip_grad_norm(model_.backend(), model_.gpt().gradients().view(), config_.max_grad_norm);
   const double lr = config_.schedule()(step_);
   optimizer_.step(model_.gpt().parameters().view(), model_.gpt().gradients(), lr);
   ++step_;
@@ -309,7 +312,8 @@ nlohmann::json RewardTrainer<T, B>::step() {
           {"train/learning_rate", lr},
           {"train/grad_norm", grad_norm},
           {"train/comparisons_per_second", double(ranking.pairs) / seconds},
-          {"train/epoch", double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
+          {"train/epoch",
+           double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
 }
 
 template <class T, Backend B>
@@ -377,8 +381,9 @@ namespace rlhf::train {
 extern template class RewardTrainer<float, cpu>;
 extern template class RewardTrainer<double, cpu>;
 extern template std::vector<float> raw_rewards(nn::RewardModel<float, cpu>&, std::span<const std::vector<std::int32_t>>,
-    std::span<const std::int64_t>, std::int32_t, std::int64_t);
+                                               std::span<const std::int64_t>, std::int32_t, std::int64_t);
 extern template std::vector<double> raw_rewards(nn::RewardModel<double, cpu>&,
-    std::span<const std::vector<std::int32_t>>, std::span<const std::int64_t>, std::int32_t, std::int64_t);
+                                                std::span<const std::vector<std::int32_t>>,
+                                                std::span<const std::int64_t>, std::int32_t, std::int64_t);
 }  // namespace rlhf::train
 #endif

@@ -17,11 +17,11 @@ namespace rlhf::train {
 template <class T>
 struct Rollout {
   Generation<T> generation;
-  std::vector<std::vector<std::int32_t>> prompts;   // the prompt tokens of each episode
-  std::vector<std::vector<std::int32_t>> responses; // the response tokens (EOS excluded)
-  std::vector<bool> ended;                          // the response ends with EOS
-  std::vector<T> scores;                            // after clip and missing-EOS penalty
-  Tensor<std::int32_t, cpu> targets;                // [B, L]: tokens shifted left (target of position j)
+  std::vector<std::vector<std::int32_t>> prompts;    // the prompt tokens of each episode
+  std::vector<std::vector<std::int32_t>> responses;  // the response tokens (EOS excluded)
+  std::vector<bool> ended;                           // the response ends with EOS
+  std::vector<T> scores;                             // after clip and missing-EOS penalty
+  Tensor<std::int32_t, cpu> targets;                 // [B, L]: tokens shifted left (target of position j)
   // Action arrays [B, L − 1]: token j + 1 predicted at position j.
   Tensor<T, cpu> mask, old_logp, ref_logp, values, kl, rewards, advantages, returns;
 };

@@ -78,7 +78,7 @@ inline std::int64_t step_of(const std::string& name) {
 inline void publish(const fs::path& from, const fs::path& to) {
   std::error_code same;
   if (fs::equivalent(from, to, same)) return;  // already there (rename(2) would leave the link behind)
-  std::string name = ".";  // appended piece by piece: GCC 12 warns falsely on "." + string
+  std::string name = ".";                      // appended piece by piece: GCC 12 warns falsely on "." + string
   name += to.filename().string();
   name += ".tmp-" + std::to_string(::getpid()) + "-link";
   const fs::path temp = to.parent_path() / name;
@@ -184,7 +184,7 @@ class RunDirectory {
       fs::remove_all(staging, ec);
       throw;
     }
-    const fs::path target = checkpoint_dir(step);
+    fs::path target = checkpoint_dir(step);
     // The commit. A checkpoint of the same step (a run saving at its end what it saved at its
     // last evaluation) is swapped out atomically, then removed.
     if (fs::exists(target)) {
@@ -296,7 +296,8 @@ class RunDirectory {
 template <class Trainer>
 bool resume_from_latest(RunDirectory& run, Trainer& trainer) {
   if (run.holds_unversioned_run())
-    fail(run.path().string(), ": holds a run saved without checkpoint directories (trainer_state.json at the top), "
+    fail(run.path().string(),
+         ": holds a run saved without checkpoint directories (trainer_state.json at the top), "
          "which cannot be resumed safely; start it again in a new directory");
   const auto latest = run.latest_checkpoint();
   if (!latest) return false;

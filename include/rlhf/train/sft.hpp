@@ -175,14 +175,16 @@ nlohmann::json SFTTrainer<T, B>::step() {
           {"train/learning_rate", lr},
           {"train/grad_norm", grad_norm},
           {"train/tokens_per_second", double(all_tokens) / seconds},
-          {"train/epoch", double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
+          {"train/epoch",
+           double(sampler_.position().epoch) + double(sampler_.position().index) / double(sampler_.epoch_size())}};
 }
 
 template <class T, Backend B>
 SFTEvaluation SFTTrainer<T, B>::evaluate() {
   SFTEvaluation ev;
   const std::vector<std::int64_t>& val = split_.validation;
-  const auto micro = static_cast<std::size_t>(config_.micro_batch_size > 0 ? config_.micro_batch_size : config_.batch_size);
+  const auto micro =
+      static_cast<std::size_t>(config_.micro_batch_size > 0 ? config_.micro_batch_size : config_.batch_size);
   double loss_sum = 0;
   std::int64_t right = 0, batches = 0;
   std::vector<T> logits;

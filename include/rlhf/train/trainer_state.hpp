@@ -38,7 +38,8 @@ void save_optimizer(const std::filesystem::path& dir, optim::AdamW<T, B>& optimi
 template <class T, Backend B>
 void load_optimizer(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer, std::int64_t steps) {
   io::SafetensorsReader moments(dir / optimizer_file_name);
-  for (auto [name, moment] : {std::pair{"exp_avg", &optimizer.first_moment()}, std::pair{"exp_avg_sq", &optimizer.second_moment()}}) {
+  for (auto [name, moment] :
+       {std::pair{"exp_avg", &optimizer.first_moment()}, std::pair{"exp_avg_sq", &optimizer.second_moment()}}) {
     const std::vector<T> values = moments.read<T>(name);
     if (static_cast<std::int64_t>(values.size()) != moment->numel())
       fail(moments.path().string(), ": tensor '", name, "' has ", values.size(), " elements, the model's optimizer ",
@@ -58,7 +59,7 @@ inline void write_trainer_state(const std::filesystem::path& dir, const nlohmann
 inline nlohmann::json parse_trainer_state(std::string_view text, const std::string& file,
                                           std::initializer_list<const char*> integers, std::uint64_t seed,
                                           std::size_t train_examples) {
-  const nlohmann::json state = files::parse_json(text, file, "malformed JSON");
+  nlohmann::json state = files::parse_json(text, file, "malformed JSON");
   if (!state.is_object()) fail(file, ": expected a JSON object, got ", state.type_name());
   auto integer = [&](const char* field) -> const nlohmann::json& {
     const auto it = state.find(field);
@@ -103,8 +104,8 @@ void save_step_state(const std::filesystem::path& dir, optim::AdamW<T, B>& optim
 
 // Restores what save_step_state wrote into optimizer and sampler; returns the step count.
 template <class T, Backend B>
-std::int64_t resume_step_state(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer, data::EpochSampler& sampler,
-                               std::uint64_t seed, const data::DataSplit& split) {
+std::int64_t resume_step_state(const std::filesystem::path& dir, optim::AdamW<T, B>& optimizer,
+                               data::EpochSampler& sampler, std::uint64_t seed, const data::DataSplit& split) {
   const nlohmann::json state =
       read_trainer_state(dir, {"step", "optimizer_steps", "data_epoch", "data_index"}, seed, split.train.size());
   load_optimizer(dir, optimizer, state["optimizer_steps"].get<std::int64_t>());

@@ -21,7 +21,7 @@ void adamw_update(const cpu&, View<T, cpu> param, In<T, cpu> grad, View<T, cpu> 
   const T lr = T(s.lr), b1 = T(s.beta1), b2 = T(s.beta2), eps = T(s.eps);
   const T decay = T(1 - s.lr * s.weight_decay);
   const T inv_c1 = T(1 / s.bias_correction1), inv_sqrt_c2 = T(1 / std::sqrt(s.bias_correction2));
-#pragma omp parallel for simd schedule(static) if(n >= cpu_detail::min_parallel_work)
+#pragma omp parallel for simd schedule(static) if (n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) {
     const T g = grad.data()[i];
     const T mi = m.data()[i] = b1 * m.data()[i] + (1 - b1) * g;

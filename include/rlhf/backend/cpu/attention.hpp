@@ -31,7 +31,7 @@ void attention_forward(const cpu&, View<T, cpu> out, View<T, cpu> att, In<T, cpu
   check::optional_shape("attention_forward", "key_mask", key_mask, Shape{B, Tn});
   const T scale = T(1) / std::sqrt(T(D));
   [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
-#pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(dynamic, 1) if (B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;
     const T* base = qkv.data() + b * Tn * 3 * C + h * D;
@@ -76,7 +76,7 @@ void attention_backward(const cpu&, View<T, cpu> dqkv, View<T, cpu> datt, In<T, 
   const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H;
   const T scale = T(1) / std::sqrt(T(D));
   [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
-#pragma omp parallel for schedule(dynamic, 1) if(B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(dynamic, 1) if (B * H * Tn * Tn * D >= cpu_detail::min_parallel_work)
   for (std::int64_t bh = 0; bh < B * H; ++bh) {
     const std::int64_t b = bh / H, h = bh % H;
     const std::int64_t off = b * Tn * 3 * C + h * D;

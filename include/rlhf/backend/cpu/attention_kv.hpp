@@ -55,16 +55,17 @@ void attend_one(T* o, const T* q, const T* keys, const T* values, const T* mask,
 }  // namespace cpu_detail
 
 template <class T>
-void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, View<T, cpu> v_cache,
-                          In<T, cpu> key_mask, In<T, cpu> qkv, std::int64_t past, std::int64_t n_head) {
+void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, View<T, cpu> v_cache, In<T, cpu> key_mask,
+                          In<T, cpu> qkv, std::int64_t past, std::int64_t n_head) {
   using namespace cpu_detail;
   check::attention_kv("attention_kv_forward", out, k_cache, v_cache, key_mask, qkv, past, n_head);
-  const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H, Tmax = k_cache.size(2);
+  const std::int64_t B = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3, H = n_head, D = C / H,
+                     Tmax = k_cache.size(2);
   const T scale = T(1) / std::sqrt(T(D));
   constexpr std::int64_t kv_parallel_work = std::int64_t{1} << 20;  // multiply-adds of Q·Kᵀ
-  [[maybe_unused]] const BlasSingleThread blas_guard;  // RAII; empty without BLAS
+  [[maybe_unused]] const BlasSingleThread blas_guard;               // RAII; empty without BLAS
   // A decoding step of a small model is a few microseconds of work per head: not worth a team.
-#pragma omp parallel if(B * H * Tn * (past + Tn) * D >= kv_parallel_work)
+#pragma omp parallel if (B * H * Tn * (past + Tn) * D >= kv_parallel_work)
   {
     Vec<T> scores(past + Tn);  // one per thread, sized once
 #pragma omp for schedule(static)
@@ -82,7 +83,7 @@ void attention_kv_forward(const cpu&, View<T, cpu> out, View<T, cpu> k_cache, Vi
         T* o = out.data() + (b * Tn + i) * C + h * D;
         const T* q = rows + i * 3 * C;
         const std::int64_t n = past + i + 1;  // keys this query may see
-        switch (D) {  // GPT-2's head sizes get loops of fixed length, kept in registers
+        switch (D) {                          // GPT-2's head sizes get loops of fixed length, kept in registers
           case 32: cpu_detail::attend_one<T, 32>(o, q, keys, values, mask, n, D, scale, scores.data()); break;
           case 64: cpu_detail::attend_one<T, 64>(o, q, keys, values, mask, n, D, scale, scores.data()); break;
           case 128: cpu_detail::attend_one<T, 128>(o, q, keys, values, mask, n, D, scale, scores.data()); break;

@@ -64,7 +64,7 @@ void cross_entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> logits,
     if (!mask.present() || mask.data()[n] != T(0)) check_target(op, targets, n, V);
   const T total = mask_total(mask, N);
   if (total == T(0)) return;
-#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T m = mask.present() ? mask.data()[n] : T(1);
     if (m == T(0)) continue;

@@ -26,7 +26,7 @@ template <class T>
 void embedding_forward(const cpu&, View<T, cpu> out, In<T, cpu> table, In<std::int32_t, cpu> ids) {
   cpu_detail::check_embedding("embedding_forward", "out", out, table, ids);
   const std::int64_t N = ids.numel(), C = table.size(1);
-#pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T* src = table.data() + ids.data()[n] * C;
     std::copy(src, src + C, out.data() + n * C);
@@ -38,7 +38,7 @@ void embedding_backward(const cpu&, View<T, cpu> dtable, In<T, cpu> dout, In<std
   cpu_detail::check_embedding("embedding_backward", "dout", dout, View<const T, cpu>(dtable), ids);
   const std::int64_t N = ids.numel(), C = dtable.size(1);
   // Threads split the columns, so no two threads ever write the same element.
-#pragma omp parallel if(N * C >= cpu_detail::min_parallel_work)
+#pragma omp parallel if (N * C >= cpu_detail::min_parallel_work)
   {
     const std::int64_t nt = cpu_detail::thread_count(), t = cpu_detail::thread_index();
     const std::int64_t c0 = C * t / nt, c1 = C * (t + 1) / nt;

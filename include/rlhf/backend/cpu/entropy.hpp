@@ -13,7 +13,7 @@ void entropy_forward(const cpu&, View<T, cpu> entropy, View<T, cpu> lse, In<T, c
   const check::VocabRows rows = check::entropy_forward_args(op, entropy, lse, logits, temperature);
   const std::int64_t N = rows.N, V = rows.V;
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const RowArray<T> z(logits.data() + n * V, V);
     const T l = row_logsumexp(z.data(), V, inv_t);
@@ -33,7 +33,7 @@ void entropy_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dentropy, In<
   const check::VocabRows rows = check::entropy_backward_args(op, dlogits, dentropy, logits, lse, entropy, temperature);
   const std::int64_t N = rows.N, V = rows.V;
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T g = dentropy.data()[n] * inv_t;
     if (g == T(0)) continue;

@@ -28,7 +28,7 @@ void gelu_forward(const cpu&, View<T, cpu> out, In<T, cpu> x) {
   using namespace gelu_constants;
   check::same("gelu_forward", "out", out, "x", x);
   const std::int64_t n = x.numel();
-#pragma omp parallel for schedule(static) if(n >= min_parallel_work)
+#pragma omp parallel for schedule(static) if (n >= min_parallel_work)
   for (std::int64_t c0 = 0; c0 < n; c0 += gelu_chunk) {
     const std::int64_t len = std::min(gelu_chunk, n - c0);
     const RowArray<T> v(x.data() + c0, len);
@@ -44,7 +44,7 @@ void gelu_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> x) {
   check::same("gelu_backward", "dx", dx, "x", x);
   check::same("gelu_backward", "dout", dout, "x", x);
   const std::int64_t n = x.numel();
-#pragma omp parallel if(n >= min_parallel_work)
+#pragma omp parallel if (n >= min_parallel_work)
   {
     Eigen::Array<T, Eigen::Dynamic, 1> t(std::min(gelu_chunk, n));  // tanh u, per thread
 #pragma omp for schedule(static)
@@ -55,7 +55,8 @@ void gelu_backward(const cpu&, View<T, cpu> dx, In<T, cpu> dout, In<T, cpu> x) {
       tl = (sqrt_2_over_pi<T> * (v + cubic<T> * v.cube())).tanh();
       MutRowArray<T>(dx.data() + c0, len) +=
           RowArray<T>(dout.data() + c0, len) *
-          (T(0.5) * (T(1) + tl) + T(0.5) * v * (T(1) - tl.square()) * sqrt_2_over_pi<T> * (T(1) + T(3) * cubic<T> * v.square()));
+          (T(0.5) * (T(1) + tl) +
+           T(0.5) * v * (T(1) - tl.square()) * sqrt_2_over_pi<T> * (T(1) + T(3) * cubic<T> * v.square()));
     }
   }
 }

@@ -19,7 +19,7 @@ void layernorm_forward(const cpu&, View<T, cpu> out, View<T, cpu> mean, View<T, 
   const std::int64_t N = mean.numel();
   const T* W = w.data();
   const T* B = b.data();
-#pragma omp parallel for schedule(static) if(N * C >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * C >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < N; ++i) {
     // Eigen's reductions vectorise; a scalar `m += x[j]` chain does not (no reassociation).
     const cpu_detail::RowArray<T> xi(x.data() + i * C, C);

@@ -19,7 +19,7 @@ void logprob_forward(const cpu&, View<T, cpu> logp, View<T, cpu> lse, In<T, cpu>
   const std::int64_t N = rows.N, V = rows.V;
   for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T* z = logits.data() + n * V;
     lse.data()[n] = row_logsumexp(z, V, inv_t);
@@ -38,7 +38,7 @@ void logprob_backward(const cpu&, View<T, cpu> dlogits, In<T, cpu> dlogp, In<T, 
   // Validated here too: backward scatters into dlogits at the targets.
   for (std::int64_t n = 0; n < N; ++n) check_target(op, targets, n, V);
   const T inv_t = T(1) / temperature;
-#pragma omp parallel for schedule(static) if(N * V >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (N * V >= cpu_detail::min_parallel_work)
   for (std::int64_t n = 0; n < N; ++n) {
     const T g = dlogp.data()[n] * inv_t;
     if (g == T(0)) continue;

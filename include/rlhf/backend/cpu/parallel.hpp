@@ -71,7 +71,7 @@ struct BlasSingleThread {
 template <class Chunk>
 std::int64_t run_chunks(std::int64_t n, bool threaded, Chunk&& chunk) {
   std::int64_t team = 1;
-#pragma omp parallel if(threaded)
+#pragma omp parallel if (threaded)
   {
     const std::int64_t t = thread_index(), nt = thread_count();
     if (t == 0) team = nt;

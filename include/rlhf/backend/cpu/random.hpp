@@ -11,14 +11,14 @@ namespace rlhf {
 template <class T>
 void fill_normal(const cpu&, View<T, cpu> out, PhiloxStream rng, std::uint64_t offset, T mean, T std) {
   const std::int64_t n = out.numel();
-#pragma omp parallel for schedule(static) if(n >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) out.data()[i] = mean + std * static_cast<T>(rng.normal(offset + i));
 }
 
 template <class T>
 void fill_uniform(const cpu&, View<T, cpu> out, PhiloxStream rng, std::uint64_t offset, T lo, T hi) {
   const std::int64_t n = out.numel();
-#pragma omp parallel for schedule(static) if(n >= cpu_detail::min_parallel_work)
+#pragma omp parallel for schedule(static) if (n >= cpu_detail::min_parallel_work)
   for (std::int64_t i = 0; i < n; ++i) out.data()[i] = lo + (hi - lo) * static_cast<T>(rng.uniform(offset + i));
 }
 

@@ -32,7 +32,7 @@ void sample_tokens(const cpu&, View<std::int32_t, cpu> tokens, View<T, cpu> logp
   const bool greedy = params.temperature == 0;
   const bool filtered = !greedy && (params.top_k > 0 || params.top_p < 1);
   const T inv_t = greedy ? T(1) : T(1 / params.temperature);
-#pragma omp parallel if(B * V >= min_parallel_work)
+#pragma omp parallel if (B * V >= min_parallel_work)
   {
     std::vector<std::int32_t> order;  // per thread, only with filters
 #pragma omp for schedule(static)
@@ -61,7 +61,8 @@ void sample_tokens(const cpu&, View<std::int32_t, cpu> tokens, View<T, cpu> logp
           std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
           std::int64_t kept = 0;
           double total = 0;
-          while (kept < k && (kept == 0 || total < params.top_p)) total += prob(order[static_cast<std::size_t>(kept++)]);
+          while (kept < k && (kept == 0 || total < params.top_p))
+            total += prob(order[static_cast<std::size_t>(kept++)]);
           double cum = 0;
           pick = order[static_cast<std::size_t>(kept - 1)];
           for (std::int64_t i = 0; i < kept; ++i)

@@ -45,8 +45,8 @@ inline void gemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, i
 // compute type saying how they are multiplied (CUBLAS_COMPUTE_32F_FAST_TF32: TF32 tensor cores;
 // CUBLAS_COMPUTE_32F: exact products, fp32 accumulation, tensor cores for bf16 operands).
 inline void gemm_ex(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha,
-                    const void* a, cudaDataType a_type, int lda, const void* b, cudaDataType b_type, int ldb, float beta,
-                    float* c, int ldc, cublasComputeType_t compute) {
+                    const void* a, cudaDataType a_type, int lda, const void* b, cudaDataType b_type, int ldb,
+                    float beta, float* c, int ldc, cublasComputeType_t compute) {
   RLHF_CUBLAS_CHECK(cublasGemmEx(h, ta, tb, m, n, k, &alpha, a, a_type, lda, b, b_type, ldb, &beta, c, CUDA_R_32F, ldc,
                                  compute, CUBLAS_GEMM_DEFAULT));
 }

@@ -16,7 +16,8 @@ namespace rlhf {
 
 namespace cuda_detail {
 inline void check(cudaError_t status, const char* call) {
-  if (status != cudaSuccess) fail("CUDA: ", call, " failed with ", cudaGetErrorName(status), ": ", cudaGetErrorString(status));
+  if (status != cudaSuccess)
+    fail("CUDA: ", call, " failed with ", cudaGetErrorName(status), ": ", cudaGetErrorString(status));
 }
 }  // namespace cuda_detail
 

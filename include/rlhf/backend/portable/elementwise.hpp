@@ -122,8 +122,17 @@ void residual_backward(const Policy& policy, T* da, T* db, const T* dout, std::i
 
 template <class Policy, class T>
 void adamw_update(const Policy& policy, T* param, const T* grad, T* m, T* v, std::int64_t n, const AdamWStep& s) {
-  const AdamWUpdate<T> f{param, grad, m, v, T(s.lr), T(s.beta1), T(s.beta2), T(s.eps), T(1 - s.lr * s.weight_decay),
-                         T(1 / s.bias_correction1), T(1 / std::sqrt(s.bias_correction2))};
+  const AdamWUpdate<T> f{param,
+                         grad,
+                         m,
+                         v,
+                         T(s.lr),
+                         T(s.beta1),
+                         T(s.beta2),
+                         T(s.eps),
+                         T(1 - s.lr * s.weight_decay),
+                         T(1 / s.bias_correction1),
+                         T(1 / std::sqrt(s.bias_correction2))};
   for_each_index(policy, n, f);
 }
 

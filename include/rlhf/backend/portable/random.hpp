@@ -41,7 +41,8 @@ struct FillConstant {
 };
 
 template <class Policy, class T>
-void fill_normal(const Policy& policy, T* out, std::int64_t n, PhiloxStream rng, std::uint64_t offset, T mean, T std_dev) {
+void fill_normal(const Policy& policy, T* out, std::int64_t n, PhiloxStream rng, std::uint64_t offset, T mean,
+                 T std_dev) {
   for_each_index(policy, n, FillNormal<T>{out, rng, offset, mean, std_dev});
 }
 

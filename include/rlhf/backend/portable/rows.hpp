@@ -109,8 +109,8 @@ void layernorm_forward(const Policy& policy, T* out, T* mean, T* rstd, const T* 
 }
 
 template <class Policy, class T>
-void layernorm_backward(const Policy& policy, T* dx, T* dw, T* db, const T* dout, const T* x, const T* w,
-                        const T* mean, const T* rstd, std::int64_t N, std::int64_t C) {
+void layernorm_backward(const Policy& policy, T* dx, T* dw, T* db, const T* dout, const T* x, const T* w, const T* mean,
+                        const T* rstd, std::int64_t N, std::int64_t C) {
   for_each_index(policy, N, LayerNormBackwardRows<T>{dx, dout, x, w, mean, rstd, C});
   for_each_index(policy, C, LayerNormBackwardColumns<T>{dw, db, dout, x, mean, rstd, N, C});
 }
@@ -203,7 +203,7 @@ struct CrossEntropyBackward {
     const T m = mask ? mask[n] : T(1);
     if (m == T(0)) return;
     const T g = dloss_over_total * m;
-    const T *z = logits + n * V;
+    const T* z = logits + n * V;
     T* d = dlogits + n * V;
     for (std::int64_t v = 0; v < V; ++v) d[v] += g * detail::exp_of(z[v] - lse[n]);
     d[targets[n]] -= g;

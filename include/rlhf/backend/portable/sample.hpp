@@ -97,9 +97,8 @@ inline bool sampling_is_filtered(const SamplingParams& params) {
 
 // params must be valid (SamplingParams::validate); order: B·V scratch indices when filtered.
 template <class Policy, class T>
-void sample_tokens(const Policy& policy, std::int32_t* tokens, T* logp, const T* logits, std::int64_t B,
-                   std::int64_t V, const SamplingParams& params, PhiloxStream rng, std::uint64_t offset,
-                   std::int64_t* order) {
+void sample_tokens(const Policy& policy, std::int32_t* tokens, T* logp, const T* logits, std::int64_t B, std::int64_t V,
+                   const SamplingParams& params, PhiloxStream rng, std::uint64_t offset, std::int64_t* order) {
   const bool greedy = params.temperature == 0, filtered = sampling_is_filtered(params);
   if (filtered) {
     thrust::transform(policy, thrust::counting_iterator<std::int64_t>(0),
@@ -107,9 +106,9 @@ void sample_tokens(const Policy& policy, std::int32_t* tokens, T* logp, const T*
     thrust::sort(policy, order, order + B * V, CandidateBefore<T>{logits, V});
   }
   const T inv_t = greedy ? T(1) : T(1 / params.temperature);
-  for_each_index(policy, B,
-                 SampleRow<T>{tokens, logp, logits, order, V, params.top_k, params.top_p, inv_t, greedy, filtered, rng,
-                              offset});
+  for_each_index(
+      policy, B,
+      SampleRow<T>{tokens, logp, logits, order, V, params.top_k, params.top_p, inv_t, greedy, filtered, rng, offset});
 }
 
 }  // namespace rlhf::portable

@@ -20,25 +20,25 @@ void attention_forward(const B& be, View<T, B> out, View<T, B> att, In<T, B> qkv
 }
 
 template <ThrustExecuted B, class T>
-void attention_backward(const B& be, View<T, B> dqkv, View<T, B> datt, In<T, B> dout, In<T, B> qkv,
-                        In<T, B> att, std::int64_t n_head) {
+void attention_backward(const B& be, View<T, B> dqkv, View<T, B> datt, In<T, B> dout, In<T, B> qkv, In<T, B> att,
+                        std::int64_t n_head) {
   check::attention("attention_backward", qkv, "dout", dout, att, n_head);
   check::same("attention_backward", "dqkv", dqkv, "qkv", qkv);
   check::same("attention_backward", "datt", datt, "att", att);
   const std::int64_t Bn = qkv.size(0), Tn = qkv.size(1), C = qkv.size(2) / 3;
-  portable::attention_backward(thrust_policy(be), dqkv.data(), datt.data(), dout.data(), qkv.data(),
-                               att.data(), portable::AttentionDims{Bn, Tn, C, n_head, C / n_head});
+  portable::attention_backward(thrust_policy(be), dqkv.data(), datt.data(), dout.data(), qkv.data(), att.data(),
+                               portable::AttentionDims{Bn, Tn, C, n_head, C / n_head});
   after_kernel(be, "attention_backward");
 }
 
 template <ThrustExecuted B, class T>
-void attention_kv_forward(const B& be, View<T, B> out, View<T, B> k_cache, View<T, B> v_cache,
-                          In<T, B> key_mask, In<T, B> qkv, std::int64_t past, std::int64_t n_head) {
+void attention_kv_forward(const B& be, View<T, B> out, View<T, B> k_cache, View<T, B> v_cache, In<T, B> key_mask,
+                          In<T, B> qkv, std::int64_t past, std::int64_t n_head) {
   check::attention_kv("attention_kv_forward", out, k_cache, v_cache, key_mask, qkv, past, n_head);
   const std::int64_t C = qkv.size(2) / 3;
   const portable::KvDims d{qkv.size(0), qkv.size(1), C, n_head, C / n_head, k_cache.size(2), past};
-  portable::attention_kv_forward(thrust_policy(be), out.data(), k_cache.data(), v_cache.data(),
-                                 key_mask.data(), qkv.data(), d);
+  portable::attention_kv_forward(thrust_policy(be), out.data(), k_cache.data(), v_cache.data(), key_mask.data(),
+                                 qkv.data(), d);
   after_kernel(be, "attention_kv_forward");
 }
 

@@ -37,8 +37,7 @@ template <ThrustExecuted B, class T>
 void embedding_forward(const B& be, View<T, B> out, In<T, B> table, In<std::int32_t, B> ids) {
   check::embedding("embedding_forward", "out", out, table, ids);
   thrust_detail::check_ids(be, "embedding_forward", ids, table);
-  portable::embedding_forward(thrust_policy(be), out.data(), table.data(), ids.data(), ids.numel(),
-                              table.size(1));
+  portable::embedding_forward(thrust_policy(be), out.data(), table.data(), ids.data(), ids.numel(), table.size(1));
   after_kernel(be, "embedding_forward");
 }
 
@@ -46,8 +45,7 @@ template <ThrustExecuted B, class T>
 void embedding_backward(const B& be, View<T, B> dtable, In<T, B> dout, In<std::int32_t, B> ids) {
   check::embedding("embedding_backward", "dout", dout, dtable, ids);
   thrust_detail::check_ids(be, "embedding_backward", ids, dtable);
-  portable::embedding_backward(thrust_policy(be), dtable.data(), dout.data(), ids.data(), ids.numel(),
-                               dtable.size(1));
+  portable::embedding_backward(thrust_policy(be), dtable.data(), dout.data(), ids.data(), ids.numel(), dtable.size(1));
   after_kernel(be, "embedding_backward");
 }
 

@@ -21,21 +21,21 @@ void check_targets(const B& be, std::string_view op, In<std::int32_t, B> targets
 }  // namespace thrust_detail
 
 template <ThrustExecuted B, class T>
-void layernorm_forward(const B& be, View<T, B> out, View<T, B> mean, View<T, B> rstd, In<T, B> x,
-                       In<T, B> w, In<T, B> b, T eps) {
+void layernorm_forward(const B& be, View<T, B> out, View<T, B> mean, View<T, B> rstd, In<T, B> x, In<T, B> w,
+                       In<T, B> b, T eps) {
   check::same("layernorm_forward", "out", out, "x", x);
   const std::int64_t C = check::layernorm("layernorm_forward", x, w, b, mean, rstd);
-  portable::layernorm_forward(thrust_policy(be), out.data(), mean.data(), rstd.data(), x.data(), w.data(),
-                              b.data(), mean.numel(), C, eps);
+  portable::layernorm_forward(thrust_policy(be), out.data(), mean.data(), rstd.data(), x.data(), w.data(), b.data(),
+                              mean.numel(), C, eps);
   after_kernel(be, "layernorm_forward");
 }
 
 template <ThrustExecuted B, class T>
-void layernorm_backward(const B& be, View<T, B> dx, View<T, B> dw, View<T, B> db, In<T, B> dout,
-                        In<T, B> x, In<T, B> w, In<T, B> mean, In<T, B> rstd) {
+void layernorm_backward(const B& be, View<T, B> dx, View<T, B> dw, View<T, B> db, In<T, B> dout, In<T, B> x, In<T, B> w,
+                        In<T, B> mean, In<T, B> rstd) {
   const std::int64_t C = check::layernorm_backward_args("layernorm_backward", dx, dw, db, dout, x, w, mean, rstd);
-  portable::layernorm_backward(thrust_policy(be), dx.data(), dw.data(), db.data(), dout.data(), x.data(),
-                               w.data(), mean.data(), rstd.data(), mean.numel(), C);
+  portable::layernorm_backward(thrust_policy(be), dx.data(), dw.data(), db.data(), dout.data(), x.data(), w.data(),
+                               mean.data(), rstd.data(), mean.numel(), C);
   after_kernel(be, "layernorm_backward");
 }
 
@@ -58,8 +58,8 @@ void softmax_backward(const B& be, View<T, B> dx, In<T, B> dout, In<T, B> y) {
 
 // Returns Σ mask · loss / Σ mask (a host value: the call waits for the stream).
 template <ThrustExecuted B, class T>
-T cross_entropy_forward(const B& be, View<T, B> losses, View<T, B> lse, In<T, B> logits,
-                        In<std::int32_t, B> targets, In<T, B> mask) {
+T cross_entropy_forward(const B& be, View<T, B> losses, View<T, B> lse, In<T, B> logits, In<std::int32_t, B> targets,
+                        In<T, B> mask) {
   constexpr std::string_view op = "cross_entropy_forward";
   const check::VocabRows rows = check::cross_entropy_forward_args(op, losses, lse, logits, targets, mask);
   const std::int64_t N = rows.N, V = rows.V;
@@ -71,20 +71,20 @@ T cross_entropy_forward(const B& be, View<T, B> losses, View<T, B> lse, In<T, B>
 }
 
 template <ThrustExecuted B, class T>
-void cross_entropy_backward(const B& be, View<T, B> dlogits, In<T, B> logits, In<T, B> lse,
-                            In<std::int32_t, B> targets, In<T, B> mask, T dloss) {
+void cross_entropy_backward(const B& be, View<T, B> dlogits, In<T, B> logits, In<T, B> lse, In<std::int32_t, B> targets,
+                            In<T, B> mask, T dloss) {
   constexpr std::string_view op = "cross_entropy_backward";
   const check::VocabRows rows = check::cross_entropy_backward_args(op, dlogits, logits, lse, targets, mask);
   const std::int64_t N = rows.N, V = rows.V;
   thrust_detail::check_targets(be, op, targets, V, mask.data());
-  portable::cross_entropy_backward(thrust_policy(be), dlogits.data(), logits.data(), lse.data(),
-                                   targets.data(), mask.data(), N, V, dloss);
+  portable::cross_entropy_backward(thrust_policy(be), dlogits.data(), logits.data(), lse.data(), targets.data(),
+                                   mask.data(), N, V, dloss);
   after_kernel(be, op.data());
 }
 
 template <ThrustExecuted B, class T>
-void logprob_forward(const B& be, View<T, B> logp, View<T, B> lse, In<T, B> logits,
-                     In<std::int32_t, B> targets, T temperature) {
+void logprob_forward(const B& be, View<T, B> logp, View<T, B> lse, In<T, B> logits, In<std::int32_t, B> targets,
+                     T temperature) {
   constexpr std::string_view op = "logprob_forward";
   const check::VocabRows rows = check::logprob_forward_args(op, logp, lse, logits, targets, temperature);
   const std::int64_t N = rows.N, V = rows.V;
@@ -101,8 +101,8 @@ void logprob_backward(const B& be, View<T, B> dlogits, In<T, B> dlogp, In<T, B> 
   const check::VocabRows rows = check::logprob_backward_args(op, dlogits, dlogp, logits, lse, targets, temperature);
   const std::int64_t N = rows.N, V = rows.V;
   thrust_detail::check_targets<B, T>(be, op, targets, V);
-  portable::logprob_backward(thrust_policy(be), dlogits.data(), dlogp.data(), logits.data(), lse.data(),
-                             targets.data(), N, V, temperature);
+  portable::logprob_backward(thrust_policy(be), dlogits.data(), dlogp.data(), logits.data(), lse.data(), targets.data(),
+                             N, V, temperature);
   after_kernel(be, op.data());
 }
 
@@ -116,8 +116,8 @@ void entropy_forward(const B& be, View<T, B> entropy, View<T, B> lse, In<T, B> l
 }
 
 template <ThrustExecuted B, class T>
-void entropy_backward(const B& be, View<T, B> dlogits, In<T, B> dentropy, In<T, B> logits,
-                      In<T, B> lse, In<T, B> entropy, T temperature) {
+void entropy_backward(const B& be, View<T, B> dlogits, In<T, B> dentropy, In<T, B> logits, In<T, B> lse,
+                      In<T, B> entropy, T temperature) {
   constexpr std::string_view op = "entropy_backward";
   const check::VocabRows rows = check::entropy_backward_args(op, dlogits, dentropy, logits, lse, entropy, temperature);
   const std::int64_t N = rows.N, V = rows.V;

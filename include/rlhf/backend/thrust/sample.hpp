@@ -17,8 +17,8 @@ void sample_tokens(const B& be, View<std::int32_t, B> tokens, View<T, B> logp, I
   const std::int64_t N = rows.N, V = rows.V;
   auto order =
       kernel_scratch<std::int64_t>(be, static_cast<std::size_t>(portable::sampling_is_filtered(params) ? N * V : 0));
-  portable::sample_tokens(thrust_policy(be), tokens.data(), logp.data(), logits.data(), N, V, params, rng,
-                          offset, order.data());
+  portable::sample_tokens(thrust_policy(be), tokens.data(), logp.data(), logits.data(), N, V, params, rng, offset,
+                          order.data());
   after_kernel(be, op.data());
 }
 

@@ -36,8 +36,12 @@ static_assert(Backend<thrust_omp>);
 // Memory operations (backend/contract.hpp): every kernel has returned before the next call.
 inline void copy_bytes(const thrust_omp&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
 inline void zero_bytes(const thrust_omp&, void* dst, std::size_t bytes) { cpu::fill_zero(dst, bytes); }
-inline void bytes_to_host(const thrust_omp&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
-inline void bytes_from_host(const thrust_omp&, void* dst, const void* src, std::size_t bytes) { cpu::copy(dst, src, bytes); }
+inline void bytes_to_host(const thrust_omp&, void* dst, const void* src, std::size_t bytes) {
+  cpu::copy(dst, src, bytes);
+}
+inline void bytes_from_host(const thrust_omp&, void* dst, const void* src, std::size_t bytes) {
+  cpu::copy(dst, src, bytes);
+}
 
 // How the Thrust kernels run (thrust/executor.hpp).
 inline auto thrust_policy(const thrust_omp&) { return thrust::omp::par; }

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""same_results.py RUN_A RUN_B: two `rlhf pipeline` run directories hold the same results.
+
+Compared byte for byte: every *.safetensors and config.json (the models, their optimizers),
+collect/comparisons.jsonl, eval/samples.jsonl, eval/results.json and plots/ppo.tsv. Compared
+without what measures time: report.md (its Stages table's seconds column), each stage.json (its
+"seconds"), each metrics.jsonl (the fields named time/... or .../tokens_per_second). Not
+compared: log.txt (rates and times), checkpoint.json (input digests name absolute paths' files,
+already compared through the outputs), plots/*.png and .gp, .lock. Prints each difference and
+exits 1 if there is one; it is how docs/development.md checks that a change left the default
+pipeline's results as they were:
+
+    build/release/examples/rlhf pipeline --config configs/default.json --out /tmp/after
+    scripts/same_results.py /tmp/before /tmp/after
+"""
+import json
+import pathlib
+import re
+import sys
+
+BYTES = ["collect/comparisons.jsonl", "eval/samples.jsonl", "eval/results.json", "plots/ppo.tsv"]
+
+
+def timeless_metrics(path):
+    rows = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        rows.append({k: v for k, v in r.items() if not (k.startswith("time/") or k.endswith("tokens_per_second"))})
+    return rows
+
+
+def timeless_report(path):
+    # The Stages table: | stage | seconds | summary |
+    return re.sub(r"^\| (\w+) \| [0-9.]+ \|", r"| \1 | _ |", path.read_text(), flags=re.M)
+
+
+def main(a, b):
+    a, b = pathlib.Path(a), pathlib.Path(b)
+    for run in (a, b):
+        if not (run / "report.md").is_file():
+            sys.exit(f"same_results: {run} is not a finished pipeline run (no report.md)")
+    differences, compared = [], 0
+
+    def check(rel, same):
+        nonlocal compared
+        compared += 1
+        if not (b / rel).exists():
+            differences.append(f"{rel}: only in {a}")
+        elif not same:
+            differences.append(f"{rel}: differs")
+
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    for rel in files:
+        pa, pb = a / rel, b / rel
+        name = rel.name
+        if name.endswith(".safetensors") or name == "config.json" or str(rel) in BYTES:
+            check(rel, pb.exists() and pa.read_bytes() == pb.read_bytes())
+        elif name == "metrics.jsonl":
+            check(rel, pb.exists() and timeless_metrics(pa) == timeless_metrics(pb))
+        elif name == "stage.json":
+            strip = lambda p: {k: v for k, v in json.loads(p.read_text()).items() if k != "seconds"}
+            check(rel, pb.exists() and strip(pa) == strip(pb))
+        elif str(rel) == "report.md":
+            check(rel, pb.exists() and timeless_report(pa) == timeless_report(pb))
+    for rel in sorted(p.relative_to(b) for p in b.rglob("*.safetensors")):
+        if not (a / rel).exists():
+            differences.append(f"{rel}: only in {b}")
+    for d in differences:
+        print(d)
+    print(f"same_results: {compared} files compared, {len(differences)} differ")
+    return 1 if differences else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    sys.exit(main(sys.argv[1], sys.argv[2]))
