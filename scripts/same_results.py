@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """same_results.py RUN_A RUN_B: two `rlhf pipeline` run directories hold the same results.
 
-Compared byte for byte: every *.safetensors and config.json (the models, their optimizers),
-collect/comparisons.jsonl, eval/samples.jsonl, eval/results.json and plots/ppo.tsv. Compared
+Compared byte for byte: every *.safetensors and the models' config.json (the models, their
+optimizers), collect/comparisons.jsonl, eval/samples.jsonl, eval/results.json and plots/ppo.tsv.
+The run's own config.json is compared with each input file (data.*, labeler.*) named by its
+SHA-256 instead of its path, so that two checkouts of the same data compare equal. Compared
 without what measures time: report.md (its Stages table's seconds column), each stage.json (its
-"seconds"), each metrics.jsonl (the fields named time/... or .../tokens_per_second). Not
+"seconds"), each metrics.jsonl (the fields time/..., ..._per_second and tokens/s). Not
 compared: log.txt (rates and times), checkpoint.json (input digests name absolute paths' files,
 already compared through the outputs), plots/*.png and .gp, .lock. Prints each difference and
 exits 1 if there is one; it is how docs/development.md checks that a change left the default
@@ -13,6 +15,7 @@ pipeline's results as they were:
     build/release/examples/rlhf pipeline --config configs/default.json --out /tmp/after
     scripts/same_results.py /tmp/before /tmp/after
 """
+import hashlib
 import json
 import pathlib
 import re
@@ -21,12 +24,22 @@ import sys
 BYTES = ["collect/comparisons.jsonl", "eval/samples.jsonl", "eval/results.json", "plots/ppo.tsv"]
 
 
+def is_timing(key):
+    return key.startswith("time/") or key.endswith("_per_second") or key == "tokens/s"
+
+
 def timeless_metrics(path):
-    rows = []
-    for line in path.read_text().splitlines():
-        r = json.loads(line)
-        rows.append({k: v for k, v in r.items() if not (k.startswith("time/") or k.endswith("tokens_per_second"))})
-    return rows
+    return [{k: v for k, v in json.loads(line).items() if not is_timing(k)} for line in path.read_text().splitlines()]
+
+
+def inputs_by_content(path):
+    """The run's config with each existing input file's path replaced by the file's SHA-256."""
+    config = json.loads(path.read_text())
+    for section in ("data", "labeler"):
+        for key, value in config.get(section, {}).items():
+            if isinstance(value, str) and value and pathlib.Path(value).is_file():
+                config[section][key] = "sha256:" + hashlib.sha256(pathlib.Path(value).read_bytes()).hexdigest()
+    return config
 
 
 def timeless_report(path):
@@ -53,7 +66,9 @@ def main(a, b):
     for rel in files:
         pa, pb = a / rel, b / rel
         name = rel.name
-        if name.endswith(".safetensors") or name == "config.json" or str(rel) in BYTES:
+        if str(rel) == "config.json":
+            check(rel, pb.exists() and inputs_by_content(pa) == inputs_by_content(pb))
+        elif name.endswith(".safetensors") or name == "config.json" or str(rel) in BYTES:
             check(rel, pb.exists() and pa.read_bytes() == pb.read_bytes())
         elif name == "metrics.jsonl":
             check(rel, pb.exists() and timeless_metrics(pa) == timeless_metrics(pb))
