@@ -1,6 +1,7 @@
 // Whole-model benchmarks of GPT<float, cpu>: a training step (forward, backward, gradient
-// clipping and AdamW) at the tiny config and at GPT-2 124M, and KV-cached generation at the tiny
-// config. bench/torch_gpt_peer.py runs the same in PyTorch; bench/run_gpt.sh runs both.
+// clipping and AdamW) at the tiny config and at GPT-2 124M (T = 64, 256, 1024), and KV-cached
+// generation at the tiny config and at 124M after prompts of 64, 256 and 768 tokens.
+// bench/torch_gpt_peer.py runs the same in PyTorch; bench/run_gpt.sh runs both.
 //
 // Counters: tokens/s (training: batch × length per step; generation: new tokens per second over
 // the whole batch) and, for training, FLOP/s of the step's matmuls: 3 × those of the forward
@@ -49,26 +50,52 @@ void train_step(benchmark::State& state, GPTConfig config, std::int64_t B, std::
 
 void BM_train_step_tiny(benchmark::State& state) { train_step(state, tiny(), 16, 128); }
 void BM_train_step_124m(benchmark::State& state) { train_step(state, gpt2_124m(), 4, 64); }
+// How the step's cost grows with the sequence (bench/run_gpt.sh plots tokens/s and peak RSS).
+void BM_train_step_124m_T256(benchmark::State& state) { train_step(state, gpt2_124m(), 4, 256); }
+void BM_train_step_124m_T1024(benchmark::State& state) { train_step(state, gpt2_124m(), 4, 1024); }
 
-// Batch 16, a one-token prompt, 127 new tokens (the tiny context is 128), no EOS.
-void BM_generate_tiny(benchmark::State& state) {
-  GPT<float, cpu> model(tiny());
+// KV-cached sampling (temperature 1, no EOS) of `new_tokens` after each prompt; tokens/s counts
+// the new tokens of the whole batch over the whole call (the prompts' prefill included).
+void generate(benchmark::State& state, GPTConfig model_config, std::vector<std::vector<std::int32_t>> prompts,
+              std::int64_t new_tokens) {
+  GPT<float, cpu> model(model_config);
   model.init_weights(1);
-  const std::vector<std::vector<std::int32_t>> prompts(16, std::vector<std::int32_t>{0});
   rlhf::GenerationConfig config;
-  config.max_new_tokens = 127;
+  config.max_new_tokens = new_tokens;
   config.sampling.temperature = 1.0;
   std::uint64_t seed = 0;
   for (auto _ : state) {
     config.seed = seed++;
     benchmark::DoNotOptimize(rlhf::generate(model, prompts, config).tokens.data());
   }
-  state.counters["tokens/s"] = benchmark::Counter(16.0 * 127, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(prompts.size()) * double(new_tokens), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+// Batch 16, a one-token prompt, 127 new tokens (the tiny context is 128).
+void BM_generate_tiny(benchmark::State& state) {
+  generate(state, tiny(), std::vector<std::vector<std::int32_t>>(16, std::vector<std::int32_t>{0}), 127);
+}
+
+// GPT-2 124M, one sequence: a prompt of P tokens, then 32 new tokens. Each new token reads every
+// weight once (0.5 GB), so decoding is bound by memory bandwidth.
+void generate_124m(benchmark::State& state, std::int32_t P) {
+  std::vector<std::int32_t> prompt(static_cast<std::size_t>(P));
+  for (std::int32_t i = 0; i < P; ++i) prompt[static_cast<std::size_t>(i)] = (i * 7919) % 50257;
+  generate(state, gpt2_124m(), {prompt}, 32);
+}
+void BM_generate_124m_P64(benchmark::State& state) { generate_124m(state, 64); }
+void BM_generate_124m_P256(benchmark::State& state) { generate_124m(state, 256); }
+void BM_generate_124m_P768(benchmark::State& state) { generate_124m(state, 768); }
 
 }  // namespace
 
 BENCHMARK(BM_train_step_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_train_step_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+BENCHMARK(BM_train_step_124m_T256)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
+BENCHMARK(BM_train_step_124m_T1024)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(5.0);
 BENCHMARK(BM_generate_tiny)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_generate_124m_P64)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_generate_124m_P256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_generate_124m_P768)->Unit(benchmark::kMillisecond)->UseRealTime();
 int main(int argc, char** argv) { return rlhf_bench::run_benchmarks(argc, argv); }

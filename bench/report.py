@@ -5,9 +5,10 @@
 
 RESULTS_DIR holds bench_kernels.json (required), and if present bench_kernels_eigen.json,
 bench_eigen_gemm.json (Google Benchmark JSON, --benchmark_format=json) and torch_peer.json
-(bench/torch_peer.py). With repetitions the median aggregate is used, else the single run.
-Columns: ours (FLOP/s or bytes/s counter), PyTorch (same convention), ours / PyTorch (> 1: we are
-faster), and for matmuls ours as % of raw OpenBLAS sgemm at the same shape (forward: one sgemm;
+(bench/torch_peer.py), limits.json (bench/run_limits.sh). With repetitions the median aggregate
+is used, else the single run. Columns: ours (FLOP/s or bytes/s counter), PyTorch (same
+convention), ours / PyTorch (> 1: we are faster), % of limit (FLOP/s over the machine's best
+sgemm, bytes/s over its STREAM triad), and for matmuls ours as % of raw OpenBLAS sgemm at the same shape (forward: one sgemm;
 backward: the same two sgemm calls as our backward) and of Eigen's own GEMM.
 --clock cpu rescales the Google Benchmark counters from real time to the main thread's CPU time
 (for THREADS=1 runs on a busy machine; torch_peer.py must then have run with --clock cpu too).
@@ -105,6 +106,8 @@ def main():
     ours_eigen, _ = load_gbench(os.path.join(d, "bench_kernels_eigen.json"), clock)
     eigen_gemm, _ = load_gbench(os.path.join(d, "bench_eigen_gemm.json"), clock)
     torch_rows, tctx = load_torch(os.path.join(d, "torch_peer.json"))
+    limits_path = os.path.join(d, "limits.json")  # bench/run_limits.sh: the machine's sgemm and STREAM limits
+    limits = json.load(open(limits_path)) if os.path.exists(limits_path) else None
     if not ours:
         sys.exit(f"report.py: no results in {d}/bench_kernels.json")
 
@@ -134,10 +137,15 @@ def main():
                          f"(best over the matmul shapes {fmt(best / 1e9)})")
     if peaks:
         lines.append("Reference sgemm: " + "; ".join(peaks) + ".")
+    if limits:
+        lines.append(f"Limits (bench/run_limits.sh, the same invocation): sgemm {fmt(limits['sgemm_flops'] / 1e9, 0)} "
+                     f"GFLOP/s ({limits['sgemm_kernel']}), STREAM triad {fmt(limits['stream_bytes'] / 1e9)} GB/s; "
+                     "% of limit: GFLOP/s rows over the sgemm limit, GB/s rows over STREAM.")
     lines.append("")
 
     has_eigen_path = bool(ours_eigen)
-    header = ["op", "shape", "unit", "ours", "PyTorch", "ours / PyTorch", "% of OpenBLAS sgemm", "% of Eigen GEMM"]
+    header = ["op", "shape", "unit", "ours", "PyTorch", "ours / PyTorch", "% of limit", "% of OpenBLAS sgemm",
+              "% of Eigen GEMM"]
     if has_eigen_path:
         header.insert(4, "ours, Eigen GEMM")
     lines.append("| " + " | ".join(header) + " |")
@@ -159,8 +167,12 @@ def main():
             ref = eigen_gemm.get(f"sgemm_eigen{suffix}/{shape}")
             if ref and ref.get("flops") and value:
                 pct_eigen = 100 * value * 1e9 / ref["flops"]
+        pct_limit = None
+        if limits and value:
+            pct_limit = 100 * value * 1e9 / (limits["sgemm_flops"] if unit == "GFLOP/s" else limits["stream_bytes"])
         cells = [op, shape.replace("x", "×"), unit, fmt(value, 1 if unit == "GFLOP/s" else 2),
                  fmt(tval, 1 if unit == "GFLOP/s" else 2), fmt(ratio, 2) + ("×" if ratio else ""),
+                 fmt(pct_limit, 0) + ("%" if pct_limit else ""),
                  fmt(pct_blas, 0) + ("%" if pct_blas else ""), fmt(pct_eigen, 0) + ("%" if pct_eigen else "")]
         if has_eigen_path:
             ev, _ = rate(ours_eigen.get(name))

@@ -13,7 +13,7 @@
 #     MIN_TIME=0.5     seconds per benchmark run (C++) and per op (PyTorch)
 #     FILTER=regex     only benchmarks whose name matches (Google Benchmark's regex; the peer applies
 #                      it with Python's re.search, the same for simple patterns such as 'qkv|gelu')
-#     PYTHON=/usr/bin/python3   interpreter with torch (Debian's python3-torch 1.13)
+#     PYTHON=...       interpreter with torch (default: the venv of bench/make_peers_venv.sh)
 #     SKIP_TORCH=1     no PyTorch peer (the table then has no PyTorch column values)
 #     CLOCK=real       real: wall-clock rates (the default, and what to quote). cpu: rates over CPU
 #                      time, for a single-threaded comparison on a busy machine (needs THREADS=1)
@@ -33,7 +33,7 @@ threads="${THREADS:-2}"
 reps="${REPS:-3}"
 min_time="${MIN_TIME:-0.5}"
 filter="${FILTER:-.}"
-python="${PYTHON:-/usr/bin/python3}"
+python="${PYTHON:-}"  # made below, when the PyTorch peer runs
 clock="${CLOCK:-real}"
 if [[ "$clock" != real && "$clock" != cpu ]]; then echo "run.sh: CLOCK must be real or cpu" >&2; exit 2; fi
 if [[ "$clock" == cpu && "$threads" != 1 ]]; then echo "run.sh: CLOCK=cpu needs THREADS=1" >&2; exit 2; fi
@@ -76,12 +76,13 @@ gbench bench_eigen_gemm
 gbench bench_kernels_eigen
 
 if [[ "${SKIP_TORCH:-0}" != 1 ]]; then
+  [[ -n $python ]] || python=$("$here/make_peers_venv.sh")
   echo "== torch_peer ($python)" >&2
   echo "load before torch_peer: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/context.txt"
   if "$python" -c "import torch" 2>/dev/null; then
     "$python" "$here/torch_peer.py" --threads "$threads" --min-time "$min_time" --filter "${FILTER:-}" --clock "$clock" --out "$out/torch_peer.json"
   else
-    echo "run.sh: $python has no torch (Debian: apt-get install python3-torch); no PyTorch column" >&2
+    echo "run.sh: $python has no torch (bench/make_peers_venv.sh makes a venv that has); no PyTorch column" >&2
   fi
 fi
 

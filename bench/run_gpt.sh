@@ -1,33 +1,36 @@
 #!/usr/bin/env bash
-# Whole-model benchmarks: bench_gpt (ours) and bench/torch_gpt_peer.py (PyTorch eager) in one
-# invocation, then a table of tokens/s and the ratio ours / PyTorch.
+# Whole-model benchmarks in one invocation: the machine's limits (bench/run_limits.sh), bench_gpt
+# (ours) and bench/torch_gpt_peer.py (current PyTorch, eager with SDPA and torch.compile), then a
+# table of tokens/s, both ratios, % of the sgemm limit and peak RSS.
 #
 #   bench/run_gpt.sh [BUILD_DIR]        (default build/release; needs RLHF_BUILD_BENCH=ON)
-#   Environment: THREADS=2, MIN_TIME=2, PYTHON=/usr/bin/python3 (Debian's python3-torch)
+#   Environment: THREADS=2, MIN_TIME=2, FILTER=regex (benchmark names),
+#                PYTHON (default: the venv of bench/make_peers_venv.sh, made if missing)
+# Each benchmark runs in a process of its own (ours and the peer's), so that its peak RSS
+# (/usr/bin/time's maximum resident set; getrusage in the peer) is its own.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-build="${1:-$here/../build/release}"
+build="${1:-$(dirname "$here")/build/release}"
 threads="${THREADS:-2}"
 min_time="${MIN_TIME:-2}"
-python="${PYTHON:-/usr/bin/python3}"
+filter="${FILTER:-.}"
+python="${PYTHON:-$("$here/make_peers_venv.sh")}"
 out="$build/bench-results"
 mkdir -p "$out"
+[[ -f $out/limits.json && ${REUSE_LIMITS:-0} == 1 ]] || THREADS=$threads "$here/run_limits.sh" "$build" "$out" >&2
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads"
 source "$here/runtime_env.sh"
 runtime_env "$build/bench/bench_gpt"
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), threads: $threads, load: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$build/bench/bench_gpt" --benchmark_min_time="$min_time" --benchmark_format=console \
-  --benchmark_out_format=json --benchmark_out="$out/bench_gpt.json" >&2
-"$python" "$here/torch_gpt_peer.py" --threads "$threads" --min-time "$min_time" --out "$out/torch_gpt_peer.json" >&2
-python3 - "$out/bench_gpt.json" "$out/torch_gpt_peer.json" <<'PY'
-import json, sys
-ours = {b["name"].split("/")[0]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
-peer = {b["name"]: b for b in json.load(open(sys.argv[2]))["benchmarks"]}
-print("| benchmark | ours tokens/s | PyTorch tokens/s | ours / PyTorch |")
-print("|---|---:|---:|---:|")
-for name, b in ours.items():
-    t = b["tokens/s"]
-    p = peer.get(name)
-    pt = p["tokens"] / p["seconds"] if p else float("nan")
-    print(f"| {name} | {t:,.0f} | {pt:,.0f} | {t / pt:.2f}x |")
-PY
+rm -f "$out"/bench_gpt_*.json "$out"/bench_gpt_*.rss
+for name in $("$build/bench/bench_gpt" --benchmark_list_tests | sed 's|/.*||' | grep -E -- "$filter"); do
+  /usr/bin/time -f %M -o "$out/bench_gpt_$name.rss" "$build/bench/bench_gpt" --benchmark_filter="^$name/" \
+    --benchmark_min_time="$min_time" --benchmark_format=console --benchmark_out_format=json \
+    --benchmark_out="$out/bench_gpt_$name.json" >&2
+done
+"$python" "$here/torch_gpt_peer.py" --threads "$threads" --min-time "$min_time" --benchmarks "$filter" \
+  --out "$out/torch_gpt_peer.json"
+python3 "$here/gpt_report.py" "$out" | tee "$out/gpt_report.md"
+if command -v gnuplot > /dev/null && [[ -s $out/scaling.tsv ]]; then
+  gnuplot -e "data='$out/scaling.tsv'; out='$out/scaling.png'" "$here/scaling.gp" && echo "plot: $out/scaling.png" >&2
+fi

@@ -1,27 +1,27 @@
 #!/usr/bin/env python3
 """PyTorch peer of bench/bench_kernels.cpp: the same ops, shapes and FLOP/byte conventions.
 
-Run with Debian's python3-torch (1.13):  /usr/bin/python3 bench/torch_peer.py [--threads 2]
+Run with the venv of bench/make_peers_venv.sh (current PyTorch from PyPI):
+  PYTHON bench/torch_peer.py [--threads 2]
 Prints (or writes with --out) JSON:
   {"context": {...}, "benchmarks": [{"name", "seconds", "reps", "flops", "bytes"}, ...]}
 where "name" is the benchmark name bench_kernels uses ("op/shape"), "seconds" the median time of
 one call over warmed-up repeats (time.perf_counter), and flops / bytes per call as counted in
 bench/bench_common.hpp:
   matmul      2·M·N·K per GEMM; forward 1 GEMM, backward 2 (da, dw); the bias is not counted
-  attention   causal, useful lower triangle only: forward 2·B·T²·C, backward 4·B·T²·C
-              (PyTorch 1.13 computes the full T×T products and masks; it gets the same count)
+  attention   causal, useful lower triangle only: forward 2·B·T²·C, backward 4·B·T²·C (PyTorch's
+              fused F.scaled_dot_product_attention, is_causal=True, gets the same count)
   bytes       each [N, C] tensor read once + each written once; an accumulated gradient (+=)
               counts twice; per-row/per-channel vectors not counted. PyTorch writes its gradients
               instead of accumulating them, and is given the same byte count (a ratio of rates is
               a ratio of times).
-The ops are called the way PyTorch runs them in training (HF GPT-2: Conv1D = addmm, eager
-attention with a causal mask, F.layer_norm, F.gelu(approximate="tanh"), F.cross_entropy); forward
+The ops are called the way PyTorch runs them in training (HF GPT-2: Conv1D = addmm, attention by
+F.scaled_dot_product_attention, F.layer_norm, F.gelu(approximate="tanh"), F.cross_entropy); forward
 passes run under no_grad, backward passes call the aten backward op directly where one exists
 (layer norm, GELU), otherwise torch.autograd.grad on a retained graph.
 """
 import argparse
 import json
-import math
 import os
 import platform
 import re
@@ -98,17 +98,11 @@ def cases(gen):
             shape = f"B{B}xT{T}xH{H}xC{C}"
             useful = 2.0 * B * T * T * C
             qkv = uniform((B, T, 3 * C), -1, 1, gen).requires_grad_(True)
-            causal = torch.tril(torch.ones(T, T, dtype=torch.bool)).view(1, 1, T, T)
 
-            def attn(qkv=qkv, causal=causal, B=B, T=T):
-                q, k, v = qkv.split(C, dim=2)
-                q = q.view(B, T, H, D).transpose(1, 2)
-                k = k.view(B, T, H, D).transpose(1, 2)
-                v = v.view(B, T, H, D).transpose(1, 2)
-                att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(D))
-                att = att.masked_fill(~causal, float("-inf"))
-                att = F.softmax(att, dim=-1)
-                return (att @ v).transpose(1, 2).contiguous().view(B, T, C)
+            def attn(qkv=qkv, B=B, T=T):
+                q, k, v = (z.view(B, T, H, D).transpose(1, 2) for z in qkv.split(C, dim=2))
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                return y.transpose(1, 2).contiguous().view(B, T, C)
 
             def fwd(attn=attn):
                 with torch.no_grad():

@@ -2,11 +2,12 @@
 # Sourced by demo.sh and test.sh: installs the Debian packages that building rlhf needs, only
 # those that are missing (a machine that has them all runs no apt-get at all).
 
-# The last line is the asan and fuzz presets': Clang with libFuzzer and the sanitizer
-# runtimes, Clang's OpenMP, and llvm-symbolizer for the sanitizers' stack traces.
+# clang, libclang-rt-14-dev, libomp-14-dev and llvm are the asan and fuzz presets': Clang with
+# libFuzzer and the sanitizer runtimes, Clang's OpenMP, and llvm-symbolizer for the sanitizers'
+# stack traces. libblis-openmp-dev is BLIS, measured beside OpenBLAS by bench/run_limits.sh.
 RLHF_DEBIAN_PACKAGES=(build-essential cmake ninja-build libeigen3-dev doctest-dev libbenchmark-dev
   nlohmann-json3-dev libopenblas-dev libcli11-dev wamerican gnuplot-nox doxygen clang-format
-  clang libclang-rt-14-dev libomp-14-dev llvm)
+  clang libclang-rt-14-dev libomp-14-dev llvm libblis-openmp-dev)
 
 rlhf_install_packages() {
   if ! command -v dpkg-query >/dev/null 2>&1; then
