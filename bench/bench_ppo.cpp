@@ -34,8 +34,17 @@ void BM_ppo_iteration(benchmark::State& state) {
   state.counters["update_s"] = update / n;
 }
 
+// The memory of PPO at scale: one iteration of one epoch with four GPT-2 124M models (policy,
+// reference, value, reward), the same prompts and responses. bench/run_ppo.sh runs it alone and
+// reads the process's peak RSS; its time is not compared.
+void BM_ppo_memory_124m(benchmark::State& state) {
+  rlhf_bench::PpoSetup<rlhf::cpu> setup({50257, 1024, 768, 12, 12, 1e-5, 0.02}, 1);
+  for (auto _ : state) benchmark::DoNotOptimize(setup.trainer.step());
+}
+
 }  // namespace
 
 BENCHMARK(BM_ppo_iteration)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ppo_memory_124m)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 int main(int argc, char** argv) { return rlhf_bench::run_benchmarks(argc, argv); }

@@ -2,7 +2,9 @@
 # PPO iteration benchmark: bench_ppo (ours) and bench/trl_ppo_peer.py (TRL's PPOTrainer with a
 # separate value model, on current PyTorch) in one invocation, then a table of seconds per
 # iteration of each part (generation, scoring, update, total), the ratio TRL / ours, episodes/s,
-# the share of the sgemm limit (bench/run_limits.sh) and the peak RSS of both.
+# the share of the sgemm limit (bench/run_limits.sh) and the peak RSS of both; then the peak RSS of
+# one iteration with four GPT-2 124M models, one epoch (BM_ppo_memory_124m and the peer's
+# --model 124m: a few minutes each; SKIP_MEMORY=1 leaves it out).
 #
 #   bench/run_ppo.sh [BUILD_DIR]        (default build/release; needs RLHF_BUILD_BENCH=ON)
 #   Environment: THREADS=2, MIN_TIME=2 (ours), PEER_ITERATIONS=6 (TRL, one of them a warm-up),
@@ -29,6 +31,13 @@ echo "cpu: $(lscpu | sed -n 's/^Model name: *//p'), threads: $threads, load: $(c
   --benchmark_out="$out/bench_ppo.json" >&2
 "$python" "$here/trl_ppo_peer.py" --threads "$threads" --iterations "$peer_iterations" \
   --out "$out/trl_ppo_peer.json" > /dev/null
+rm -f "$out/bench_ppo_memory.rss" "$out/trl_ppo_memory.json"
+if [[ ${SKIP_MEMORY:-0} != 1 ]]; then
+  /usr/bin/time -f %M -o "$out/bench_ppo_memory.rss" "$build/bench/bench_ppo" --benchmark_filter='^BM_ppo_memory_124m' \
+    --benchmark_format=console >&2
+  "$python" "$here/trl_ppo_peer.py" --threads "$threads" --model 124m --epochs 1 --iterations 1 \
+    --out "$out/trl_ppo_memory.json" > /dev/null
+fi
 python3 - "$out" <<'PY' | tee "$out/ppo_report.md"
 import json, sys
 out = sys.argv[1]
@@ -60,4 +69,11 @@ if "FLOP/s" in ours:
           "of the sgemm limit")
 print(f"peak RSS: ours {ours_rss / 2**20:.0f} MiB, TRL {peer['peak_rss_bytes'] / 2**20:.0f} MiB, "
       f"ours / TRL {ours_rss / peer['peak_rss_bytes']:.2f}")
+try:
+    mine = int(open(f"{out}/bench_ppo_memory.rss").read().split()[-1]) * 1024
+    theirs = json.load(open(f"{out}/trl_ppo_memory.json"))["benchmarks"][0]["peak_rss_bytes"]
+    print(f"peak RSS, four GPT-2 124M models (one iteration, one epoch): ours {mine / 2**20:.0f} MiB, "
+          f"TRL {theirs / 2**20:.0f} MiB, ours / TRL {mine / theirs:.2f}")
+except FileNotFoundError:
+    pass
 PY
