@@ -12,7 +12,7 @@
 #   Environment: THREADS=2, MIN_TIME=1
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-build="${1:-$here/../build/release}"
+build="${1:-$(dirname "$here")/build/release}"
 out="${2:-$build/bench-results}"
 threads="${THREADS:-2}"
 min_time="${MIN_TIME:-1}"
@@ -31,18 +31,18 @@ flags=$(grep -m1 '^flags' /proc/cpuinfo)
 [[ $flags == *" avx2 "* && $flags == *" fma "* ]] && kernels+=(Zen Haswell)
 kernels+=(Sandybridge)
 
-run() {  # run NAME PROGRAM [ENV...]: one run of bench_limits(_blis), its JSON in $out/limits_NAME.json
-  local name=$1 program=$2
-  shift 2
-  env "$@" "$program" --benchmark_min_time="$min_time" --benchmark_repetitions=5 \
+run() {  # run NAME PROGRAM FILTER [ENV...]: one run of bench_limits(_blis), its JSON in $out/limits_NAME.json
+  local name=$1 program=$2 filter=$3
+  shift 3
+  env "$@" "$program" --benchmark_filter="$filter" --benchmark_min_time="$min_time" --benchmark_repetitions=5 \
     --benchmark_format=json --benchmark_out_format=json --benchmark_out="$out/limits_$name.json" > /dev/null
 }
-run as_given "$bin"
-for k in "${kernels[@]}"; do run "openblas_$k" "$bin" OPENBLAS_CORETYPE="$k" OPENBLAS_VERBOSE=0; done
+run as_given "$bin" .  # the STREAM triad once, here: it does not depend on the kernel set
+for k in "${kernels[@]}"; do run "openblas_$k" "$bin" BM_sgemm_limit OPENBLAS_CORETYPE="$k" OPENBLAS_VERBOSE=0; done
 # BLIS picks its kernels for the CPU itself (bench_limits_blis is built when libblis-openmp-dev is there).
 blis=0
 if [[ -x $build/bench/bench_limits_blis ]]; then
-  run blis "$build/bench/bench_limits_blis" BLIS_NUM_THREADS="$threads"
+  run blis "$build/bench/bench_limits_blis" BM_sgemm_limit BLIS_NUM_THREADS="$threads"
   blis=1
 fi
 
