@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "model_configs.hpp"
 #include "model_flops.hpp"
 #include "ppo_setup.hpp"
 #include "rlhf/backend/cuda.hpp"
@@ -28,7 +29,7 @@ using rlhf::Tensor;
 using rlhf::nn::GPT;
 using rlhf::nn::GPTConfig;
 
-GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
+using rlhf_bench::gpt2_124m;
 
 // Elapsed seconds between two events on the default stream.
 class EventTimer {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "model_configs.hpp"
 #include "model_flops.hpp"
 #include "rlhf/rlhf.hpp"
 
@@ -23,7 +24,7 @@ using rlhf::nn::GPT;
 using rlhf::nn::GPTConfig;
 
 GPTConfig tiny() { return {256, 128, 128, 4, 4, 1e-5, 0.02}; }
-GPTConfig gpt2_124m() { return {50257, 1024, 768, 12, 12, 1e-5, 0.02}; }
+using rlhf_bench::gpt2_124m;
 
 void train_step(benchmark::State& state, GPTConfig config, std::int64_t B, std::int64_t T) {
   GPT<float, cpu> model(config);
@@ -81,7 +82,8 @@ void BM_generate_tiny(benchmark::State& state) {
 // weight once (0.5 GB), so decoding is bound by memory bandwidth.
 void generate_124m(benchmark::State& state, std::int32_t P) {
   std::vector<std::int32_t> prompt(static_cast<std::size_t>(P));
-  for (std::int32_t i = 0; i < P; ++i) prompt[static_cast<std::size_t>(i)] = (i * 7919) % 50257;
+  for (std::int32_t i = 0; i < P; ++i)
+    prompt[static_cast<std::size_t>(i)] = (i * 7919) % std::int32_t(gpt2_124m().vocab_size);
   generate(state, gpt2_124m(), {prompt}, 32);
 }
 void BM_generate_124m_P64(benchmark::State& state) { generate_124m(state, 64); }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "bench_main.hpp"
+#include "model_configs.hpp"
 #include "ppo_setup.hpp"
 #include "rlhf/rlhf.hpp"
 
@@ -38,7 +39,7 @@ void BM_ppo_iteration(benchmark::State& state) {
 // reference, value, reward), the same prompts and responses. bench/run_ppo.sh runs it alone and
 // reads the process's peak RSS; its time is not compared.
 void BM_ppo_memory_124m(benchmark::State& state) {
-  rlhf_bench::PpoSetup<rlhf::cpu> setup({50257, 1024, 768, 12, 12, 1e-5, 0.02}, 1);
+  rlhf_bench::PpoSetup<rlhf::cpu> setup(rlhf_bench::gpt2_124m(), 1);
   for (auto _ : state) benchmark::DoNotOptimize(setup.trainer.step());
 }
 
